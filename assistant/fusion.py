@@ -1,0 +1,17 @@
+"""Reciprocal rank fusion: one ranking from several, robust to incomparable scores."""
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+RRF_K = 60
+
+
+def rrf(rankings: Sequence[Sequence[Hashable]], k: int = RRF_K,
+        weights: Sequence[float] | None = None) -> list[tuple[Hashable, float]]:
+    """Items of all rankings ordered by sum(weight / (k + rank)), rank starting at 1."""
+    weights = weights or [1.0] * len(rankings)
+    scores: dict[Hashable, float] = {}
+    for ranking, weight in zip(rankings, weights):
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], str(kv[0])))

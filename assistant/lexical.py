@@ -1,0 +1,109 @@
+"""BM25 over the same chunks as the vector index (bm25s), cached beside the index."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from index.records import Chunk
+
+STOPWORDS = sorted(set("""
+a about above after again against all am an and any are as at be because been before being below
+between both but by can could did do does doing down during each few for from further had has have
+having he her here hers herself him himself his how i if in into is it its itself just me more most
+my myself no nor not now of off on once only or other our ours ourselves out over own same she should
+so some such than that the their theirs them themselves then there these they this those through to
+too under until up very was we were what when where which while who whom why will with would you your
+yours yourself yourselves s t don shall may might must also us yes ok okay hi hello please tell know
+""".split()))
+
+
+def _stemmer():
+    try:
+        import Stemmer
+
+        return Stemmer.Stemmer("english")
+    except ImportError:  # stemming improves recall but is optional
+        return None
+
+
+class LexicalIndex:
+    """BM25 scores for a query over a fixed list of chunks."""
+
+    def __init__(self, chunks: list[Chunk], retriever, ids: list[str]):
+        self.chunks = chunks
+        self.ids = ids
+        self.retriever = retriever
+        self.stemmer = _stemmer()
+        self.position = {cid: i for i, cid in enumerate(ids)}
+
+    @staticmethod
+    def text_of(chunk: Chunk) -> str:
+        return f"{chunk.section}\n{chunk.text}"
+
+    @classmethod
+    def build(cls, chunks: list[Chunk]) -> "LexicalIndex":
+        import bm25s
+
+        stemmer = _stemmer()
+        tokens = bm25s.tokenize([cls.text_of(c) for c in chunks], stopwords=STOPWORDS, stemmer=stemmer,
+                                show_progress=False)
+        retriever = bm25s.BM25()
+        if chunks:
+            retriever.index(tokens, show_progress=False)
+        return cls(chunks, retriever, [c.id for c in chunks])
+
+    @classmethod
+    def load_or_build(cls, chunks: list[Chunk], cache_root: Path | None) -> "LexicalIndex":
+        """Reuse the saved index when the chunk set is the same, else build and save it."""
+        if cache_root is None or not chunks:
+            return cls.build(chunks)
+        ids = sorted(c.id for c in chunks)
+        chunks = sorted(chunks, key=lambda c: c.id)
+        key = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
+        folder = cache_root / key
+        try:
+            if (folder / "ids.json").exists() and json.loads((folder / "ids.json").read_text()) == ids:
+                import bm25s
+
+                retriever = bm25s.BM25.load(str(folder), show_progress=False)
+                return cls(chunks, retriever, ids)
+        except (OSError, ValueError):
+            pass  # a damaged cache is rebuilt below
+        index = cls.build(chunks)
+        try:
+            if cache_root.exists():
+                shutil.rmtree(cache_root, ignore_errors=True)
+            tmp = cache_root / f"{key}.tmp"
+            tmp.mkdir(parents=True, exist_ok=True)
+            index.retriever.save(str(tmp), show_progress=False)
+            (tmp / "ids.json").write_text(json.dumps(ids))
+            tmp.rename(folder)
+        except OSError:
+            pass  # caching is an optimisation; a read-only disk still serves
+        return index
+
+    def scores(self, query: str) -> np.ndarray:
+        import bm25s
+
+        if not self.chunks:
+            return np.zeros(0, dtype=np.float32)
+        tokens = bm25s.tokenize([query], stopwords=STOPWORDS, stemmer=self.stemmer, show_progress=False,
+                                return_ids=False)
+        words = [w for w in tokens[0] if w in self.retriever.vocab_dict] if tokens else []
+        if not words:
+            return np.zeros(len(self.chunks), dtype=np.float32)
+        return np.asarray(self.retriever.get_scores(words), dtype=np.float32)
+
+    def ranked(self, query: str, allowed: np.ndarray | None, k: int) -> list[tuple[Chunk, float]]:
+        """Top-k chunks by BM25 among ``allowed`` (a boolean mask), positive scores only."""
+        scores = self.scores(query)
+        if scores.size == 0:
+            return []
+        if allowed is not None:
+            scores = np.where(allowed, scores, 0.0)
+        top = np.argsort(-scores)[:k]
+        return [(self.chunks[i], float(scores[i])) for i in top if scores[i] > 0]

@@ -1,0 +1,98 @@
+"""Hybrid retrieval: dense (Chroma) + BM25, fused with reciprocal rank fusion."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from assistant.fusion import rrf
+from assistant.lexical import LexicalIndex
+from assistant.records import Hit, Scope
+from index.records import Policy
+from index.store import Store
+
+CANDIDATES = 30
+REFRESH_SECONDS = 5.0
+
+
+class UnknownPolicy(ValueError):
+    """A policy id that is not in the index."""
+
+
+class Retriever:
+    """Searches the active generation of every policy; reloads when the index changes."""
+
+    def __init__(self, store: Store, embedder, cache_dir: Path | None = None):
+        self.store = store
+        self.embedder = embedder
+        self.cache_dir = cache_dir
+        self._lock = threading.Lock()
+        self._checked = 0.0
+        self.policies: dict[str, Policy] = {}
+        self.gens: dict[str, str] = {}
+        self.lexical = LexicalIndex.build([])
+        self.refresh(force=True)
+
+    def refresh(self, force: bool = False) -> None:
+        """Pick up index changes made by another process (at most every few seconds)."""
+        now = time.monotonic()
+        if not force and now - self._checked < REFRESH_SECONDS:
+            return
+        with self._lock:
+            self._checked = now
+            gens = self.store.generations()
+            if gens == self.gens and not force:
+                return
+            policies = self.store.policies()
+            rows = self.store.chunk_rows(sorted(set(gens.values())))
+            lexical = LexicalIndex.load_or_build([r.chunk for r in rows], self.cache_dir)
+            self.policies, self.gens, self.lexical = policies, gens, lexical
+
+    def check_policy(self, policy_id: str) -> None:
+        if policy_id not in self.policies:
+            known = ", ".join(self.policies) or "none indexed"
+            raise UnknownPolicy(f"unknown policy '{policy_id}' (known: {known})")
+
+    def version_label(self, policy_id: str, version: str | None) -> str | None:
+        policy = self.policies[policy_id]
+        if version is None:
+            current = policy.current_version
+            return current.label if current else None
+        return version
+
+    def search(self, query: str, scope: Scope = Scope(), k: int = 5,
+               vector: np.ndarray | None = None) -> list[Hit]:
+        """Top-k chunks for ``query`` within ``scope``."""
+        self.refresh()
+        policies = list(scope.policies) if scope.policies else list(self.policies)
+        for pid in policies:
+            self.check_policy(pid)
+        gens = [self.gens[p] for p in policies if p in self.gens]
+        if not gens:
+            return []
+        where = self._where(gens, scope)
+        if vector is None:
+            vector = self.embedder.embed_query(query)
+        dense = self.store.query_chunks(vector, CANDIDATES, where)
+        allowed = np.array([self._allowed(c, set(policies), scope) for c in self.lexical.chunks], dtype=bool)
+        lexical = self.lexical.ranked(query, allowed, CANDIDATES)
+        by_id = {c.id: c for c, _ in dense} | {c.id: c for c, _ in lexical}
+        dense_sim = {c.id: s for c, s in dense}
+        dense_rank = {c.id: i for i, (c, _) in enumerate(dense, 1)}
+        lex_rank = {c.id: i for i, (c, _) in enumerate(lexical, 1)}
+        fused = rrf([[c.id for c, _ in dense], [c.id for c, _ in lexical]])
+        return [Hit(chunk=by_id[cid], score=score, dense=dense_sim.get(cid, 0.0),
+                    dense_rank=dense_rank.get(cid), lexical_rank=lex_rank.get(cid))
+                for cid, score in fused[:k]]
+
+    def _where(self, gens: list[str], scope: Scope) -> dict:
+        gen_filter = {"gen": {"$in": gens}}
+        version_filter = {"current": True} if scope.version is None else {"version": scope.version}
+        return {"$and": [gen_filter, version_filter]}
+
+    def _allowed(self, chunk, policies: set[str], scope: Scope) -> bool:
+        if chunk.policy not in policies:
+            return False
+        return chunk.current if scope.version is None else chunk.version == scope.version

@@ -1,0 +1,168 @@
+"""The store handle: Chroma collections for chunks, citation units and policy manifests.
+
+A policy's chunks carry a generation id (content hash + pipeline settings). Readers only
+see generations named by a manifest, so replacing a policy is: add the new generation,
+flip the manifest, delete the old generation; a crash at any point leaves a searchable index.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import numpy as np
+
+from index.faults import checkpoint
+from index.records import Chunk, Policy, Unit
+
+CHUNKS, UNITS, POLICIES = "policychat-chunks", "policychat-units", "policychat-policies"
+WRITE_BATCH = 1000
+
+
+class StoreUnavailable(Exception):
+    """The Chroma store cannot be reached or opened."""
+
+
+@dataclass
+class StoredChunk:
+    chunk: Chunk
+    gen: str
+
+
+def open_client(db_dir, chroma_url: str | None = None):
+    """An embedded PersistentClient at ``db_dir`` or an HttpClient for ``chroma_url``."""
+    import chromadb
+    from chromadb.config import Settings
+
+    settings = Settings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        if chroma_url:
+            url = urlparse(chroma_url)
+            return chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
+                                       ssl=url.scheme == "https", settings=settings)
+        return chromadb.PersistentClient(path=str(db_dir), settings=settings)
+    except Exception as exc:  # chromadb raises many types for an unreachable server
+        where = chroma_url or str(db_dir)
+        raise StoreUnavailable(f"cannot open the Chroma store at {where}: {exc}") from None
+
+
+class Store:
+    """Reads and writes the index; the only module that talks to Chroma."""
+
+    def __init__(self, client):
+        self.client = client
+        try:
+            self.chunks = client.get_or_create_collection(CHUNKS, embedding_function=None,
+                                                          metadata={"hnsw:space": "cosine"})
+            self.units = client.get_or_create_collection(UNITS, embedding_function=None,
+                                                         metadata={"hnsw:space": "cosine"})
+            self.manifests = client.get_or_create_collection(POLICIES, embedding_function=None)
+        except Exception as exc:
+            raise StoreUnavailable(f"the Chroma store is not available: {exc}") from None
+
+    # --- reading -------------------------------------------------------------------------
+    def policies(self) -> dict[str, Policy]:
+        got = self.manifests.get(include=["metadatas"])
+        out = {}
+        for pid, meta in zip(got["ids"], got["metadatas"]):
+            out[pid] = Policy.from_dict(json.loads(meta["manifest"]))
+        return dict(sorted(out.items()))
+
+    def generations(self) -> dict[str, str]:
+        got = self.manifests.get(include=["metadatas"])
+        return {pid: meta["gen"] for pid, meta in zip(got["ids"], got["metadatas"])}
+
+    def source_text(self, policy_id: str) -> str | None:
+        got = self.manifests.get(ids=[policy_id], include=["documents"])
+        return got["documents"][0] if got["ids"] else None
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the store answers."""
+        try:
+            self.client.heartbeat()
+            self.manifests.count()
+        except Exception as exc:
+            raise StoreUnavailable(f"the Chroma store is not answering: {exc}") from None
+
+    def chunk_rows(self, gens: list[str]) -> list[StoredChunk]:
+        """Every chunk of the given generations (for the lexical index)."""
+        if not gens:
+            return []
+        got = self.chunks.get(where={"gen": {"$in": gens}}, include=["documents", "metadatas"])
+        return [StoredChunk(_chunk_from(cid, doc, meta), meta["gen"])
+                for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])]
+
+    def query_chunks(self, vector: np.ndarray, k: int, where: dict) -> list[tuple[Chunk, float]]:
+        got = self.chunks.query(query_embeddings=[vector.tolist()], n_results=k, where=where,
+                                include=["documents", "metadatas", "distances"])
+        return [(_chunk_from(cid, doc, meta), 1.0 - dist) for cid, doc, meta, dist in
+                zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
+
+    def query_units(self, vector: np.ndarray, chunk_ids: list[str], k: int) -> list[tuple[Unit, float]]:
+        if not chunk_ids:
+            return []
+        got = self.units.query(query_embeddings=[vector.tolist()], n_results=k,
+                               where={"chunk_id": {"$in": chunk_ids}},
+                               include=["documents", "metadatas", "distances"])
+        return [(Unit(chunk_id=meta["chunk_id"], start=meta["start"], end=meta["end"], text=doc), 1.0 - dist)
+                for doc, meta, dist in zip(got["documents"][0], got["metadatas"][0], got["distances"][0])]
+
+    # --- writing -------------------------------------------------------------------------
+    def replace_policy(self, policy: Policy, gen: str, source_text: str, chunks: list[Chunk],
+                       chunk_vectors: np.ndarray, units: list[Unit], unit_vectors: np.ndarray) -> None:
+        """Install a new generation of a policy; the old one stays visible until the flip."""
+        self._delete_gen(policy.id, gen)  # leftovers of an interrupted run of this same generation
+        for i in range(0, len(chunks), WRITE_BATCH):
+            part = chunks[i:i + WRITE_BATCH]
+            self.chunks.add(ids=[c.id for c in part], embeddings=chunk_vectors[i:i + WRITE_BATCH].tolist(),
+                            documents=[c.text for c in part], metadatas=[_chunk_meta(c, gen) for c in part])
+        by_chunk = {c.id: c for c in chunks}
+        for i in range(0, len(units), WRITE_BATCH):
+            part = units[i:i + WRITE_BATCH]
+            self.units.add(ids=[f"{u.chunk_id}:{u.start}" for u in part],
+                           embeddings=unit_vectors[i:i + WRITE_BATCH].tolist(),
+                           documents=[u.text for u in part],
+                           metadatas=[_unit_meta(u, by_chunk[u.chunk_id], gen) for u in part])
+        checkpoint("after_add")
+        self.manifests.upsert(ids=[policy.id], embeddings=[[1.0]], documents=[source_text],
+                              metadatas=[{"gen": gen, "manifest": json.dumps(policy.to_dict())}])
+        checkpoint("after_flip")
+        self._delete_other_gens(policy.id, gen)
+
+    def remove_policy(self, policy_id: str) -> None:
+        self.manifests.delete(ids=[policy_id])
+        self.chunks.delete(where={"policy": policy_id})
+        self.units.delete(where={"policy": policy_id})
+
+    def remove_orphans(self) -> None:
+        """Drop chunks of generations no manifest names (left by an interrupted run)."""
+        gens = sorted(set(self.generations().values()))
+        where = {"gen": {"$nin": gens}} if gens else {"gen": {"$ne": ""}}
+        self.chunks.delete(where=where)
+        self.units.delete(where=where)
+
+    def _delete_gen(self, policy_id: str, gen: str) -> None:
+        where = {"$and": [{"policy": policy_id}, {"gen": gen}]}
+        self.chunks.delete(where=where)
+        self.units.delete(where=where)
+
+    def _delete_other_gens(self, policy_id: str, gen: str) -> None:
+        where = {"$and": [{"policy": policy_id}, {"gen": {"$ne": gen}}]}
+        self.chunks.delete(where=where)
+        self.units.delete(where=where)
+
+
+def _chunk_meta(c: Chunk, gen: str) -> dict:
+    return {"policy": c.policy, "gen": gen, "version": c.version or "", "current": c.current,
+            "section": c.section, "start": c.start, "end": c.end, "tokens": c.tokens}
+
+
+def _unit_meta(u: Unit, c: Chunk, gen: str) -> dict:
+    return {"policy": c.policy, "gen": gen, "chunk_id": u.chunk_id, "version": c.version or "",
+            "current": c.current, "start": u.start, "end": u.end}
+
+
+def _chunk_from(cid: str, doc: str, meta: dict) -> Chunk:
+    return Chunk(id=cid, policy=meta["policy"], version=meta["version"] or None, current=meta["current"],
+                 section=meta["section"], start=meta["start"], end=meta["end"], text=doc,
+                 tokens=meta.get("tokens", 0))

@@ -1,0 +1,93 @@
+"""Small pure helpers on policy text: lines, markdown stripping, dates, sentences."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from index.records import Line
+
+_MD_MARK = re.compile(r"\*\*|__|(?<!\w)_(?=\S)|(?<=\S)_(?!\w)|\\(?=[_*])|^#{1,6}\s+|^>\s*")
+_SPACE = re.compile(r"\s+")
+
+
+def split_lines(text: str) -> list[Line]:
+    """Every line of ``text`` with its offsets (the newline is excluded, '\\r' too)."""
+    lines: list[Line] = []
+    pos = 0
+    for raw in text.splitlines(keepends=True):
+        body = raw.rstrip("\r\n")
+        lines.append(Line(pos, pos + len(body), body))
+        pos += len(raw)
+    return lines
+
+
+def plain(text: str) -> str:
+    """Text without markdown emphasis/heading marks, whitespace collapsed."""
+    return _SPACE.sub(" ", _MD_MARK.sub("", text.strip())).strip()
+
+
+def is_blank(text: str) -> bool:
+    return not text.strip()
+
+
+MONTHS = {m: i for i, m in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august",
+     "september", "october", "november", "december"], start=1)}
+_MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December)"
+_DATE_PATTERNS = [
+    (re.compile(_MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?\s*,?\s*(\d{4})", re.I), ("m", "d", "y")),
+    (re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(\d{4})", re.I), ("d", "m", "y")),
+    (re.compile(r"(\d{4})-(\d{2})-(\d{2})"), ("y", "m", "d")),
+]
+DATE_CUE = re.compile(r"(?i)\b(effective|last\s+(?:updated|modified|revised)|updated\s+on|revised)\b")
+
+
+def find_date(text: str) -> str | None:
+    """The first calendar date in ``text`` as ISO 'YYYY-MM-DD', or None."""
+    best: tuple[int, str] | None = None
+    for pattern, order in _DATE_PATTERNS:
+        m = pattern.search(text)
+        if not m:
+            continue
+        parts = dict(zip(order, m.groups()))
+        month = parts["m"]
+        month_num = MONTHS[month.lower()] if not month.isdigit() else int(month)
+        try:
+            iso = date(int(parts["y"]), month_num, int(parts["d"])).isoformat()
+        except ValueError:
+            continue
+        if best is None or m.start() < best[0]:
+            best = (m.start(), iso)
+    return best[1] if best else None
+
+
+def effective_date(text: str) -> str | None:
+    """A date stated as effective / last updated in ``text``, else None."""
+    return find_date(text) if DATE_CUE.search(text) else None
+
+
+# Sentence ends: ., ! or ? (optionally closed by quotes/brackets) followed by space and a capital,
+# digit, quote or bullet. Abbreviations that commonly end in '.' are protected.
+_ABBREV = re.compile(r"(?i)\b(e\.g|i\.e|etc|inc|ltd|co|no|vs|mr|ms|dr|u\.s|st|reg|art)\.$")
+_SENT_END = re.compile(r"[.!?;][\"'”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9•·*])")
+
+
+def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
+    """Sentence spans of one line/paragraph, trimmed of surrounding whitespace."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _SENT_END.finditer(text):
+        head = text[start:m.start() + 1]
+        if _ABBREV.search(head.rstrip("\"'”’)]")) or len(head.strip()) < 3:
+            continue
+        spans.append((start, m.start() + len(m.group(0).rstrip())))
+        start = m.end()
+    spans.append((start, len(text)))
+    out = []
+    for a, b in spans:
+        seg = text[a:b]
+        lead = len(seg) - len(seg.lstrip())
+        trail = len(seg) - len(seg.rstrip())
+        if b - trail > a + lead:
+            out.append((offset + a + lead, offset + b - trail))
+    return out

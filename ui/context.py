@@ -1,0 +1,71 @@
+"""The composition root: builds the store, model, retriever and assistant once per process."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from index.chunk import DEFAULT_MAX_TOKENS
+from index.config import resolve_chroma_url, resolve_db_dir
+from index.store import Store, open_client
+
+
+@dataclass
+class AppContext:
+    """Lazily created, shared handles; nothing heavy is loaded until first used."""
+
+    db_dir: Path
+    chroma_url: str | None = None
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    _store: Store | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_args(cls, db: str | None = None, chroma_url: str | None = None) -> "AppContext":
+        return cls(db_dir=resolve_db_dir(db), chroma_url=resolve_chroma_url(chroma_url),
+                   max_tokens=int(os.environ.get("POLICYCHAT_MAX_TOKENS", DEFAULT_MAX_TOKENS)))
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            if not self.chroma_url:
+                self.db_dir.mkdir(parents=True, exist_ok=True)
+            self._store = Store(open_client(self.db_dir, self.chroma_url))
+        return self._store
+
+    def reset_store(self) -> None:
+        """Forget the store handle so the next use reconnects (after a server outage)."""
+        self._store = None
+        self.__dict__.pop("retriever", None)
+        self.__dict__.pop("assistant", None)
+
+    @cached_property
+    def embedder(self):
+        from index.embed import Embedder
+
+        return Embedder()
+
+    @property
+    def model_name(self) -> str:
+        from index.embed import default_model_path
+
+        return Path(default_model_path()).name
+
+    def indexer(self):
+        from index.pipeline import Indexer
+
+        return Indexer(self.store, lambda: self.embedder, self.max_tokens, self.model_name)
+
+    @cached_property
+    def retriever(self):
+        from assistant.retrieve import Retriever
+
+        cache = None if self.chroma_url else self.db_dir / "bm25"
+        return Retriever(self.store, self.embedder, cache)
+
+    @cached_property
+    def assistant(self):
+        from assistant.chat import Assistant
+        from assistant.generate import chat_model_from_env
+
+        return Assistant(self.retriever, self.embedder, chat_model_from_env())
