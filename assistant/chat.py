@@ -1,25 +1,182 @@
-"""The assistant: conversation handling around the answer pipeline (stub, being built)."""
+"""The assistant: question → route → retrieve → select evidence → answer → cite.
+
+One instance per process; it holds the sessions and is safe to call from several threads.
+"""
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 
-from assistant.records import Answer, Citation, Scope
+from assistant.answer import INJECTION_TEXT, abstention_text, citations_for, compose
+from assistant.evidence import score_units, select, support
+from assistant.generate import GenerationFailed, Generator, check_citations
+from assistant.guard import is_injection
+from assistant.records import Answer, Citation, Hit, Scope
+from assistant.retrieve import Retriever
+from assistant.route import Route, choose_versions, route, topic_of
+from assistant.session import Rewrite, SessionStore, Turn, rewrite
+
+log = logging.getLogger("policychat.assistant")
+
+ABSTAIN_BELOW = 0.50          # support needed to answer from one policy (calibrated on eval/gold.jsonl)
+CROSS_ABSTAIN_BELOW = 0.60    # support needed for a policy to be part of a cross-policy answer
+CHUNKS_PER_SEARCH = 6
+CROSS_POLICIES = 5
+CROSS_UNITS = 2
 
 
 class Assistant:
-    def __init__(self, retriever, embedder, chat_model=None):
+    def __init__(self, retriever: Retriever, embedder, chat_model=None, llm_timeout: float | None = None):
         self.retriever = retriever
         self.embedder = embedder
-        self.chat_model = chat_model
+        self.generator = Generator(chat_model, llm_timeout or 20.0) if chat_model is not None else None
+        self.sessions = SessionStore()
 
+    @property
+    def mode(self) -> str:
+        return "llm" if self.generator else "extractive"
+
+    # --- public ---------------------------------------------------------------------------
     def ask(self, question: str, policy: str | None = None, session_id: str | None = None) -> Answer:
-        hits = self.retriever.search(question, Scope((policy,) if policy else None), k=3)
-        cites = [Citation(h.chunk.policy, h.chunk.section, h.chunk.text, h.chunk.start, h.chunk.end,
-                          h.chunk.version) for h in hits]
-        return Answer(text="(draft) see the cited passages [1].", citations=cites, question=question)
+        """Answer one question (optionally inside a conversation)."""
+        answer, sources, titles = self._prepare(question, policy, session_id)
+        if self.generator and sources is not None:
+            try:
+                generated = self.generator.generate(answer.standalone_question, sources, titles)
+                answer = self._generated_answer(answer, generated)
+            except GenerationFailed as exc:
+                log.warning("generative answer failed, using the extractive one: %s", exc)
+        self._remember(session_id, answer)
+        return answer
 
-    def stream(self, question: str, policy: str | None = None, session_id: str | None = None) -> Iterator[tuple[str, object]]:
-        answer = self.ask(question, policy, session_id)
-        for word in answer.text.split(" "):
-            yield "token", word + " "
+    def stream(self, question: str, policy: str | None = None,
+               session_id: str | None = None) -> Iterator[tuple[str, object]]:
+        """("token", text) events as the answer is written, then ("answer", Answer)."""
+        answer, sources, titles = self._prepare(question, policy, session_id)
+        if self.generator and sources is not None:
+            pieces: list[str] = []
+            try:
+                for piece in self.generator.stream(answer.standalone_question, sources, titles):
+                    pieces.append(piece)
+                    yield "token", piece
+                answer = self._generated_answer(answer, check_citations("".join(pieces), sources))
+            except GenerationFailed as exc:
+                log.warning("generative stream failed, using the extractive answer: %s", exc)
+                yield "reset", ""
+                yield from _word_tokens(answer.text)
+        else:
+            yield from _word_tokens(answer.text)
+        self._remember(session_id, answer)
         yield "answer", answer
+
+    # --- pipeline -------------------------------------------------------------------------
+    def _prepare(self, question: str, policy: str | None, session_id: str | None):
+        """The extractive answer, plus the sources a generative model may use (None = don't)."""
+        started = time.perf_counter()
+        self.retriever.refresh()
+        policies = self.retriever.policies
+        if policy:
+            self.retriever.check_policy(policy)
+        session = self.sessions.get(session_id) if session_id else None
+        rw = self._rewrite(question, session)
+        titles = {pid: p.title for pid, p in policies.items()}
+        base = Answer(text="", question=question, standalone_question=rw.standalone, mode="extractive")
+        if is_injection(question):
+            base.text, base.abstained = INJECTION_TEXT, True
+            base.timings["total_ms"] = _ms(started)
+            return base, None, titles
+        scope = self._scope(rw, policy, policies)
+        base.policies = list(scope.policies or ())
+        topic = topic_of(rw.standalone, policies, scope.policies)
+        vector = self.embedder.embed_query(topic)
+        t_retrieve = time.perf_counter()
+        if scope.policies is not None and len(scope.policies) == 1:
+            per_policy = [self._single(topic, vector, scope)]
+            threshold = ABSTAIN_BELOW
+        else:
+            per_policy = self._cross(topic, vector, scope)
+            threshold = CROSS_ABSTAIN_BELOW
+        base.timings["retrieve_ms"] = _ms(t_retrieve)
+        base.support = round(max((support(ev) for _, ev in per_policy), default=0.0), 4)
+        answered = [(pid, ev) for pid, ev in per_policy if ev and support(ev) >= threshold]
+        silent = [titles[pid] for pid, ev in per_policy if not ev or support(ev) < threshold]
+        if not answered:
+            asked = [titles[p] for p in scope.policies] if scope.policies else list(titles.values())
+            base.text, base.abstained = abstention_text(asked), True
+            base.timings["total_ms"] = _ms(started)
+            return base, None, titles
+        sources = self.retriever.sources
+        parts = [(titles[pid], citations_for(ev, sources)) for pid, ev in answered]
+        base.citations = [c for _, cites in parts for c in cites]
+        base.text = compose(parts, silent if scope.policies is None or len(scope.policies) > 1 else [])
+        base.policies = [pid for pid, _ in answered]
+        base.timings["total_ms"] = _ms(started)
+        return base, list(base.citations), titles
+
+    def _rewrite(self, question: str, session) -> Rewrite:
+        rw = rewrite(question, session, self.retriever.policies)
+        if self.generator and session and session.turns and rw.standalone != question:
+            better = self.generator.rewrite([(t.question, t.answer) for t in session.turns], question)
+            if better:
+                return Rewrite(better, rw.policies, rw.versions)
+        return rw
+
+    def _scope(self, rw: Rewrite, policy: str | None, policies) -> Route:
+        if policy:
+            return route(rw.standalone, policies, explicit=policy)
+        routed = route(rw.standalone, policies)
+        if rw.policies and not routed.mentioned:
+            versions = rw.versions or (None,)
+            if len(rw.policies) == 1 and versions == (None,):
+                versions = choose_versions(rw.standalone, policies[rw.policies[0]])
+            return Route(rw.policies, versions, False)
+        return routed
+
+    def _single(self, question: str, vector, scope: Route):
+        pid = scope.policies[0]
+        hits: list[Hit] = []
+        for version in scope.versions:
+            hits.extend(self.retriever.search(question, Scope((pid,), version), CHUNKS_PER_SEARCH, vector))
+        scored = score_units(question, vector, hits, self.retriever.store, self.retriever.idf)
+        return pid, select(scored)
+
+    def _cross(self, question: str, vector, scope: Route):
+        if scope.policies is None:
+            ranked = self.retriever.search(question, Scope(None), 30, vector)
+            candidates = list(dict.fromkeys(h.chunk.policy for h in ranked))[:CROSS_POLICIES]
+            candidates += [p for p in self.retriever.policies if p not in candidates][:max(0, CROSS_POLICIES - len(candidates))]
+        else:
+            candidates = list(scope.policies)
+        out = []
+        for pid in candidates:
+            hits = self.retriever.search(question, Scope((pid,)), 4, vector)
+            scored = score_units(question, vector, hits, self.retriever.store, self.retriever.idf)
+            out.append((pid, select(scored, CROSS_UNITS, within=0.03)))
+        return out
+
+    def _generated_answer(self, extractive: Answer, generated) -> Answer:
+        if not generated.citations:
+            titles = [self.retriever.policies[p].title for p in extractive.policies] or ["policy"]
+            return Answer(abstention_text(titles[:1] if len(titles) == 1 else titles), [], True,
+                          extractive.question, extractive.standalone_question, extractive.policies,
+                          extractive.timings, "llm")
+        return Answer(generated.text, generated.citations, False, extractive.question,
+                      extractive.standalone_question, extractive.policies, extractive.timings, "llm")
+
+    def _remember(self, session_id: str | None, answer: Answer) -> None:
+        if not session_id:
+            return
+        session = self.sessions.get(session_id)
+        session.turns.append(Turn(answer.question, answer.standalone_question,
+                                  tuple(answer.policies) or None, (None,), answer.text))
+
+
+def _word_tokens(text: str) -> Iterator[tuple[str, str]]:
+    words = text.split(" ")
+    for i, word in enumerate(words):
+        yield "token", word + (" " if i < len(words) - 1 else "")
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)

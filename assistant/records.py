@@ -49,6 +49,7 @@ class Answer:
     policies: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     mode: str = "extractive"
+    support: float = 0.0          # how well the best evidence matches (the abstention signal)
 
     def to_contract(self) -> dict:
         """The JSON contract shared by the CLI, the API and the eval."""

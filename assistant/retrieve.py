@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.evidence import IdfTable
 from assistant.fusion import rrf
 from assistant.lexical import LexicalIndex
 from assistant.records import Hit, Scope
@@ -33,6 +34,8 @@ class Retriever:
         self.policies: dict[str, Policy] = {}
         self.gens: dict[str, str] = {}
         self.lexical = LexicalIndex.build([])
+        self.sources: dict[str, str] = {}
+        self.idf = IdfTable([])
         self.refresh(force=True)
 
     def refresh(self, force: bool = False) -> None:
@@ -46,9 +49,12 @@ class Retriever:
             if gens == self.gens and not force:
                 return
             policies = self.store.policies()
+            sources = self.store.source_texts()
             rows = self.store.chunk_rows(sorted(set(gens.values())))
-            lexical = LexicalIndex.load_or_build([r.chunk for r in rows], self.cache_dir)
+            chunks = [r.chunk for r in rows]
+            lexical = LexicalIndex.load_or_build(chunks, self.cache_dir)
             self.policies, self.gens, self.lexical = policies, gens, lexical
+            self.sources, self.idf = sources, IdfTable(chunks)
 
     def check_policy(self, policy_id: str) -> None:
         if policy_id not in self.policies:

@@ -5,9 +5,13 @@ next sibling under the same parent; long paragraphs split at sentence ends.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from index.clean import BODY, BLANK, CleanDoc
+from index.clean import BLANK, BODY, TITLE, VERSION, CleanDoc
+
+# Title and version lines are cited too ("effective as of ..."), but never become headings.
+TEXT_LABELS = (BODY, TITLE, VERSION)
 from index.records import Chunk, Line, Section, Unit, Version
 from index.text import sentence_spans
 from index.tokens import count_tokens
@@ -15,6 +19,7 @@ from index.tokens import count_tokens
 DEFAULT_MAX_TOKENS = 200
 TINY_SECTION_TOKENS = 40
 MIN_UNIT_WORDS = 3
+BULLET_RE = re.compile(r"\s*(?:[*\-·•o]|\d{1,2}[.)])\s+")
 
 
 @dataclass
@@ -57,7 +62,7 @@ def _segments(doc: CleanDoc, start: int, end: int) -> list[list[Line]]:
     for ln, lab in zip(doc.lines, doc.labels):
         if ln.start < start or ln.start >= end or lab == BLANK:
             continue
-        if lab == BODY:
+        if lab in TEXT_LABELS:
             runs[-1].append(ln)
         elif runs[-1]:
             runs.append([])
@@ -119,16 +124,18 @@ def _merge_tiny(doc: CleanDoc, pieces: list[_Piece], max_tokens: int) -> list[_P
 
 
 def _contiguous(doc: CleanDoc, a: int, b: int) -> bool:
-    return all(lab in (BODY, BLANK) for ln, lab in zip(doc.lines, doc.labels) if a <= ln.start < b)
+    return all(lab in (*TEXT_LABELS, BLANK) for ln, lab in zip(doc.lines, doc.labels) if a <= ln.start < b)
 
 
 def units_of_chunk(doc: CleanDoc, chunk: Chunk, heading_starts: set[int]) -> list[Unit]:
     """Sentences and list items of a chunk (heading lines excluded): citation candidates."""
     units = []
     for ln, lab in zip(doc.lines, doc.labels):
-        if lab != BODY or ln.end <= chunk.start or ln.start >= chunk.end or ln.start in heading_starts:
+        if lab not in TEXT_LABELS or ln.end <= chunk.start or ln.start >= chunk.end or ln.start in heading_starts:
             continue
         lo, hi = max(ln.start, chunk.start), min(ln.end, chunk.end)
+        if lo == ln.start and (bullet := BULLET_RE.match(ln.text)):
+            lo += bullet.end()  # a list item is quoted without its bullet
         for a, b in sentence_spans(doc.text[lo:hi], lo):
             piece = doc.text[a:b]
             if len(piece.split()) >= MIN_UNIT_WORDS:

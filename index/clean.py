@@ -145,7 +145,10 @@ def _label_unmarked_tocs(lines: list[Line], labels: list[str]) -> None:
     run: list[int] = []
     for idx in body + [None]:
         if idx is not None and HEADING_NUMBER_RE.match(plain(lines[idx].text)) and _is_toc_entry(lines[idx].text):
-            if not run or _only_blank_between(labels, run[-1], idx):
+            # An entry that repeats one already in the run is the body's first heading
+            # right after the table of contents, not another entry.
+            if not run or (_only_blank_between(labels, run[-1], idx)
+                           and _toc_key(lines[idx].text) not in {_toc_key(lines[k].text) for k in run}):
                 run.append(idx)
                 continue
         if len(run) >= 4:

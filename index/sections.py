@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.clean import BODY, CleanDoc
+from index.clean import BODY, TITLE, VERSION, CleanDoc
 from index.records import Line, Section, Version
 from index.text import plain
 
@@ -95,7 +95,9 @@ def display_title(text: str) -> str:
     t = t.rstrip(" .:").strip()
     if sum(c.isupper() for c in t) > 0.7 * sum(c.isalpha() for c in t):
         words = t.split(" ")
-        t = " ".join(w.lower() if i > 1 and w.lower() in LOWER_IN_TITLE else w[:1] + w[1:].lower()
+        first = 1 if re.match(r"^([A-Z]|\d{1,3}(?:\.\d{1,3})*)\.$", words[0]) else 0  # after "A." / "1."
+        last = len(words) - 1
+        t = " ".join(w.lower() if first < i < last and w.lower() in LOWER_IN_TITLE else w[:1] + w[1:].lower()
                      for i, w in enumerate(words))
     return t
 
@@ -144,7 +146,7 @@ def build_sections(doc: CleanDoc, version: Version) -> list[Section]:
     level_of = {style: i + 1 for i, style in enumerate(used)}
 
     body = [ln for ln, lab in zip(doc.lines, doc.labels)
-            if lab == BODY and version.start <= ln.start < version.end]
+            if lab in (BODY, TITLE, VERSION) and version.start <= ln.start < version.end]
     sections: list[Section] = []
     if body and (not headings or body[0].start < headings[0].line.start):
         sections.append(Section(path=(INTRO,), heading=INTRO, level=1, start=body[0].start,
@@ -164,8 +166,14 @@ def build_sections(doc: CleanDoc, version: Version) -> list[Section]:
 
 
 def _close_sections(sections: list[Section], version_end: int) -> None:
-    """A section ends where the next section at the same or a higher level starts."""
+    """A section ends where the next section at the same or a higher level starts.
+
+    The Introduction has no subsections: it ends where the first heading starts, even when
+    that heading's style ranks below it (e.g. bold headings before a lone '#####' one)."""
     for i, sec in enumerate(sections):
+        if sec.path == (INTRO,) and i + 1 < len(sections):
+            sec.end = sections[i + 1].start
+            continue
         sec.end = next((s.start for s in sections[i + 1:] if s.level <= sec.level), version_end)
 
 

@@ -76,6 +76,10 @@ class Store:
         got = self.manifests.get(ids=[policy_id], include=["documents"])
         return got["documents"][0] if got["ids"] else None
 
+    def source_texts(self) -> dict[str, str]:
+        got = self.manifests.get(include=["documents"])
+        return dict(zip(got["ids"], got["documents"]))
+
     def ping(self) -> None:
         """Raise StoreUnavailable unless the store answers."""
         try:

@@ -23,7 +23,7 @@ def split_lines(text: str) -> list[Line]:
 
 def plain(text: str) -> str:
     """Text without markdown emphasis/heading marks, whitespace collapsed."""
-    return _SPACE.sub(" ", _MD_MARK.sub("", text.strip())).strip()
+    return _SPACE.sub(" ", _MD_MARK.sub("", text.replace("\ufeff", "").strip())).strip()
 
 
 def is_blank(text: str) -> bool:
@@ -39,7 +39,7 @@ _DATE_PATTERNS = [
     (re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(\d{4})", re.I), ("d", "m", "y")),
     (re.compile(r"(\d{4})-(\d{2})-(\d{2})"), ("y", "m", "d")),
 ]
-DATE_CUE = re.compile(r"(?i)\b(effective|last\s+(?:updated|modified|revised)|updated\s+on|revised)\b")
+DATE_CUE = re.compile(r"(?i)(?<![a-z])(effective|last\s+(?:updated|modified|revised)|updated\s+on|revised)\b")
 
 
 def find_date(text: str) -> str | None:

@@ -45,16 +45,10 @@ class AppContext:
 
         return Embedder()
 
-    @property
-    def model_name(self) -> str:
-        from index.embed import default_model_path
-
-        return Path(default_model_path()).name
-
     def indexer(self):
         from index.pipeline import Indexer
 
-        return Indexer(self.store, lambda: self.embedder, self.max_tokens, self.model_name)
+        return Indexer(self.store, lambda: self.embedder, self.max_tokens)
 
     @cached_property
     def retriever(self):

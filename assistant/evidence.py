@@ -1,0 +1,99 @@
+"""Evidence selection: the few sentences or list items inside retrieved chunks that answer.
+
+Each candidate unit is scored by its own embedding similarity to the question, by how much of
+the question's distinctive vocabulary it contains (IDF-weighted), and by its chunk's rank.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.lexicon import answer_type_bonus, synonym_map
+from assistant.records import Hit
+from assistant.terms import content_terms
+from index.records import Chunk, Unit
+
+UNIT_CANDIDATES = 24
+LEXICAL_WEIGHT = 0.2
+RANK_WEIGHT = 0.1
+MAX_UNITS = 3
+KEEP_WITHIN = 0.10      # further units must score within this of the best one
+SYNONYM_CREDIT = 0.7
+SHORT_UNIT_WORDS = 6
+SHORT_UNIT_PENALTY = 0.05  # a bare noun phrase ("Your payment details") rarely answers
+
+
+@dataclass
+class Evidence:
+    unit: Unit
+    chunk: Chunk
+    score: float
+    dense: float
+    lexical: float
+
+
+class IdfTable:
+    """Inverse document frequency of content stems over a set of chunks."""
+
+    def __init__(self, chunks: list[Chunk]):
+        df: dict[str, int] = {}
+        for c in chunks:
+            for t in set(content_terms(f"{c.section} {c.text}", drop_generic=False)):
+                df[t] = df.get(t, 0) + 1
+        self.n = max(1, len(chunks))
+        self.df = df
+
+    def idf(self, term: str) -> float:
+        return math.log(1 + self.n / (1 + self.df.get(term, 0)))
+
+
+def lexical_overlap(question_terms: list[str], text: str, idf: IdfTable) -> float:
+    """IDF-weighted share of the question's terms present in ``text`` (0..1)."""
+    if not question_terms:
+        return 0.0
+    present = set(content_terms(text, drop_generic=False))
+    synonyms = synonym_map()
+    total = sum(idf.idf(t) for t in question_terms)
+    found = 0.0
+    for t in question_terms:
+        if t in present:
+            found += idf.idf(t)
+        elif synonyms.get(t, frozenset()) & present:
+            found += SYNONYM_CREDIT * idf.idf(t)
+    return found / total if total else 0.0
+
+
+def score_units(question: str, vector: np.ndarray, hits: list[Hit], store, idf: IdfTable) -> list[Evidence]:
+    """All candidate units of the hits, best first."""
+    chunks = {h.chunk.id: h.chunk for h in hits}
+    rank = {h.chunk.id: i for i, h in enumerate(hits)}
+    terms = content_terms(question)
+    scored = []
+    for unit, dense in store.query_units(vector, list(chunks), UNIT_CANDIDATES):
+        chunk = chunks[unit.chunk_id]
+        lex = lexical_overlap(terms, f"{unit.text} {chunk.section}", idf)
+        score = (dense + LEXICAL_WEIGHT * lex + RANK_WEIGHT / (1 + rank[unit.chunk_id])
+                 + answer_type_bonus(question, unit.text))
+        if len(unit.text.split()) < SHORT_UNIT_WORDS or unit.text.rstrip().endswith(":"):
+            score -= SHORT_UNIT_PENALTY  # fragments and list intros ("as follows:") never answer alone
+        scored.append(Evidence(unit, chunk, score, dense, lex))
+    scored.sort(key=lambda e: -e.score)
+    return scored
+
+
+def select(scored: list[Evidence], max_units: int | None = None, within: float | None = None) -> list[Evidence]:
+    """The best unit and the few close to it, in document order."""
+    if not scored:
+        return []
+    max_units = MAX_UNITS if max_units is None else max_units
+    within = KEEP_WITHIN if within is None else within
+    best = scored[0].score
+    chosen = [e for e in scored[:max_units] if e.score >= best - within]
+    return sorted(chosen, key=lambda e: (e.chunk.policy, e.unit.start))
+
+
+def support(evidence: list[Evidence]) -> float:
+    """How well the selected evidence answers: the best unit's score."""
+    return max((e.score for e in evidence), default=0.0)

@@ -1,0 +1,25 @@
+"""Questions that must not be answered from the policies: instruction injection attempts."""
+from __future__ import annotations
+
+import re
+
+INJECTION_PATTERNS = [
+    r"\bignore\b.{0,40}\b(instructions?|rules|prompts?|above|previous|prior|context)\b",
+    r"\b(disregard|forget|override)\b.{0,40}\b(instructions?|rules|prompts?|guidelines)\b",
+    r"\bsystem\s*prompt\b|\bhidden (system )?(prompt|instructions?)\b|^\s*system\s*:",
+    r"\b(developer|admin|god|jailbreak|dan)\s+mode\b",
+    r"\byou are now\b|\bfrom now on\b|\bact as\b|\broleplay\b|\btalk like\b",
+    r"\bpretend\b|\bimagine the policy\b|\bsay that\b.{0,40}\bpolicy\b",
+    r"\b(your|the)\s+(api[ _-]?keys?|\.env( file)?|environment variables|secret keys?)\b",
+    r"\b(print|reveal|show|dump|repeat)\b.{0,40}\b(api[ _-]?key|\.env|environment|configuration|prompt|"
+    r"everything above|instructions)\b",
+    r"</?(context|system|sources?|instructions?)>",
+    r"\bnew instructions\b|\binstructions from\b|\bauthori[sz]ed me\b|\balways (append|add|say|end)\b",
+    r"\b(append|sign every|end with the code|end every)\b",
+]
+_INJECTION = re.compile("|".join(f"(?:{p})" for p in INJECTION_PATTERNS), re.I | re.S)
+
+
+def is_injection(question: str) -> bool:
+    """True for attempts to steer the assistant instead of asking about a policy."""
+    return bool(_INJECTION.search(question))

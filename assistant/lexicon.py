@@ -1,0 +1,56 @@
+"""Privacy-domain vocabulary: words users type and the words policies use for the same thing,
+and the kind of answer a question asks for (a duration, an address, a date …)."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from assistant.terms import stem
+
+SYNONYM_GROUPS = [
+    "kid kids child children minor minors teen teens teenager underage young age parent parental",
+    "delete deletion erase erasure remove removal close closing",
+    "keep retain retention store storage stored period long",
+    "share shared sharing disclose disclosure give transfer receive recipient recipients third",
+    "contact email reach write call phone address officer",
+    "cookie cookies tracking tracker trackers beacon beacons pixel analytics",
+    "pay payment payments card billing bank paypal stripe credit debit purchase",
+    "secure security protect protection safeguard safeguards encrypt encryption hack hacked breach leak",
+    "abroad outside overseas international country countries transfer",
+    "right rights access copy correct correction rectify object objection portability",
+    "update updated change changes revise revised effective",
+    "sell sale sold rent",
+    "ads advertising advertisers marketing promotional promo newsletter newsletters",
+]
+
+
+@lru_cache(maxsize=1)
+def synonym_map() -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for group in SYNONYM_GROUPS:
+        stems = {stem(w) for w in group.split()}
+        for s in stems:
+            out.setdefault(s, set()).update(stems)
+    return {k: frozenset(v - {k}) for k, v in out.items()}
+
+
+ANSWER_TYPES = [
+    # (what the question asks, what an answering passage contains)
+    (re.compile(r"(?i)\bhow long\b|\bretain|\bretention\b|\bkeep\b.*\b(data|info)"),
+     re.compile(r"(?i)\b\d+\s*(day|week|month|year)s?\b|\bas long as\b|\bretain|\buntil\b|\bperiod\b")),
+    (re.compile(r"(?i)\bcontact\b|\bemail\b|\breach\b|\bget in touch\b|\bphone\b|\bcall\b|\bwrite to\b"),
+     re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|\(\d{2,3}\)\s*\d|\bcontact us\b")),
+    (re.compile(r"(?i)\bwhen\b.*\b(updated|revised|effective|changed|take effect)\b|\blast updated\b"),
+     re.compile(r"(?i)\b(19|20)\d{2}\b")),
+    (re.compile(r"(?i)\b(kid|kids|child|children|minor|minors|teen|\d{1,2}[ -]year[ -]old|under ?1[0-9]|age)\b"),
+     re.compile(r"(?i)\b(minor|minors|child|children|age of|over 1[0-9]|under 1[0-9]|adults?|parent)")),
+    (re.compile(r"(?i)\bhow (do|can) i\b|\bhow to\b"),
+     re.compile(r"(?i)\b(you can|you may|please|by (sending|emailing|visiting|clicking)|contact|request)\b")),
+]
+ANSWER_TYPE_BONUS = 0.08
+
+
+def answer_type_bonus(question: str, unit_text: str) -> float:
+    """A bonus when the passage holds the kind of thing the question asks for."""
+    return max((ANSWER_TYPE_BONUS for q, a in ANSWER_TYPES if q.search(question) and a.search(unit_text)),
+               default=0.0)

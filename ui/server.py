@@ -1,0 +1,169 @@
+"""One ASGI app: the Gradio chat at /, the JSON API at /api, /healthz, /widget.js and /demo.
+
+``create_app(ctx)`` builds it from an injected AppContext (no module globals); ``serve`` runs it
+under uvicorn, indexing the bundled corpus first when the index is empty. With several workers
+uvicorn imports ``ui.server:app_from_env`` in each process, configured through POLICYCHAT_* variables.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from index import env as _env  # noqa: F401  (offline switches before gradio is imported)
+from ui.security import (ConfigError, OriginGuard, RequestLimits, SecurityHeaders, Settings,
+                         TokenBucket)
+
+STATIC = Path(__file__).resolve().parent / "static"
+log = logging.getLogger("policychat.server")
+
+
+def create_app(ctx, settings: Settings | None = None, feedback=None):
+    """The whole web application for ``ctx`` (an ``AppContext``)."""
+    import gradio as gr
+    from fastapi import FastAPI
+    from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+    from starlette.middleware.cors import CORSMiddleware
+
+    from ui import api, chat
+    from ui.feedback import FeedbackStore
+
+    settings = settings or Settings.from_env()
+    if feedback is None:
+        feedback = FeedbackStore(settings.feedback_db or Path(ctx.db_dir) / "feedback.sqlite3",
+                                 keep_text=settings.feedback_keep_text)
+    services = api.Services(ctx=ctx, settings=settings,
+                            limiter=TokenBucket(settings.rate_capacity, settings.rate_period),
+                            feedback=feedback)
+
+    app = FastAPI(title="PolicyChat API", version="1.0",
+                  description="Answers questions about privacy policies with a short answer and cited, "
+                  "verbatim quotes. Every error body is `{\"error\": \"...\"}`.",
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    app.state.services = services
+    api.install_error_handlers(app)
+    app.include_router(api.router)
+
+    # Offline API docs: a small self-contained renderer of /openapi.json (no CDN).
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return FileResponse(STATIC / "docs.html", media_type="text/html; charset=utf-8")
+
+    @app.get("/docs.js", include_in_schema=False)
+    def docs_js():
+        return FileResponse(STATIC / "docs.js", media_type="text/javascript; charset=utf-8")
+
+    @app.get("/widget.js", include_in_schema=False)
+    def widget_js():
+        return FileResponse(STATIC / "widget.js", media_type="text/javascript; charset=utf-8",
+                            headers={"Cache-Control": "public, max-age=300",
+                                     "Access-Control-Allow-Origin": "*"})
+
+    @app.get("/demo", include_in_schema=False)
+    def demo():
+        return FileResponse(STATIC / "demo-shop.html", media_type="text/html; charset=utf-8")
+
+    @app.get("/demo/", include_in_schema=False)
+    def demo_slash():
+        return RedirectResponse("/demo")
+
+    @app.get("/robots.txt", include_in_schema=False)
+    def robots():
+        from fastapi.responses import PlainTextResponse
+
+        return PlainTextResponse("User-agent: *\nDisallow: /api/\n")
+
+    @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                   include_in_schema=False)
+    def api_not_found(rest: str):
+        # Keeps unknown /api paths out of the Gradio mount (which would answer with HTML).
+        return JSONResponse({"error": f"no such endpoint: /api/{rest[:100]}"}, status_code=404)
+
+    blocks = chat.build_chat(services)
+    gr.mount_gradio_app(app, blocks, path="/", footer_links=[], run_history=False, ssr_mode=False,
+                        mcp_server=False, enable_monitoring=False, pwa=False, show_error=True,
+                        max_file_size="1mb", theme=chat.theme(), css=chat.CSS, head=chat.HEAD)
+
+    # Middleware runs outermost-last-added: headers wrap everything; CORS answers preflights;
+    # the guard refuses foreign origins; the limits meter /api/ask*. Adding Starlette's
+    # CORSMiddleware also switches off Gradio's own permissive CORS handling.
+    app.add_middleware(RequestLimits, settings=settings, limiter=services.limiter)
+    app.add_middleware(OriginGuard, settings=settings)
+    app.add_middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),
+                       allow_methods=["GET", "POST"], allow_headers=["Content-Type"],
+                       allow_credentials=False, max_age=600)
+    app.add_middleware(SecurityHeaders, settings=settings)
+    return app
+
+
+def app_from_env():
+    """uvicorn factory for multi-worker runs: the context comes from POLICYCHAT_DB / CHROMA_HOST."""
+    from ui.context import AppContext
+
+    configure_logging()
+    return create_app(AppContext.from_args(os.environ.get("POLICYCHAT_DB"), None))
+
+
+def configure_logging() -> None:
+    logger = logging.getLogger("policychat")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(os.environ.get("POLICYCHAT_LOG_LEVEL", "INFO").upper())
+        logger.propagate = False
+
+
+def ensure_index(ctx) -> None:
+    """Index the bundled corpus when the index is empty (first start); warn if the store is down."""
+    from index.config import BUNDLED_CORPUS
+    from index.store import StoreUnavailable
+
+    try:
+        if ctx.store.policies():
+            return
+    except StoreUnavailable as exc:
+        print(f"policychat: warning: {exc}; serving anyway, /healthz reports 503 until it is back",
+              file=sys.stderr, flush=True)
+        ctx.reset_store()
+        return
+    print("policychat: the index is empty; indexing the bundled policies (first start)…", flush=True)
+    report = ctx.indexer().run([BUNDLED_CORPUS])
+    print(f"policychat: indexed {report.count('indexed')} policies, {report.embedded_chunks} chunks "
+          f"in {report.seconds:.0f}s", flush=True)
+
+
+def display_url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else ("[::1]" if host == "::" else host)
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
+
+
+def serve(ctx, host: str = "127.0.0.1", port: int = 7860, workers: int = 1) -> int:
+    import uvicorn
+
+    from ui.cli import UserError
+
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    if workers < 1:
+        raise UserError("--workers must be at least 1")
+    configure_logging()
+    ensure_index(ctx)
+    url = display_url(host, port)
+    print(f"PolicyChat is serving the chat at {url} (API docs {url}docs, widget {url}widget.js, "
+          f"demo {url}demo)", flush=True)
+    if workers > 1:
+        os.environ["POLICYCHAT_DB"] = str(ctx.db_dir)
+        os.environ["POLICYCHAT_MAX_TOKENS"] = str(ctx.max_tokens)
+        if ctx.chroma_url:
+            os.environ["CHROMA_HOST"] = ctx.chroma_url
+        uvicorn.run("ui.server:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level="info", proxy_headers=True)
+    else:
+        uvicorn.run(create_app(ctx, settings), host=host, port=port, log_level="info", proxy_headers=True)
+    return 0
