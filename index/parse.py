@@ -13,6 +13,7 @@ from index.versions import split_versions
 
 
 PIPELINE_VERSION = "3"
+GENERIC_TITLES = {"privacy policy", "privacy notice", "privacy statement"}
 
 
 @dataclass
@@ -58,7 +59,7 @@ def parse_document(doc: SourceDoc, max_tokens: int = DEFAULT_MAX_TOKENS, model: 
 def policy_title(doc: SourceDoc, title: str | None) -> str:
     """The policy's own title, prefixed with the brand as the text spells it when generic."""
     brand = brand_name(doc.text, doc.policy_id)
-    if title and brand.lower() in title.lower():
+    if title and (title.lower() not in GENERIC_TITLES or brand.lower() in title.lower()):
         return title
     return f"{brand} {title or 'Privacy Policy'}"
 

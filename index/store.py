@@ -6,6 +6,7 @@ flip the manifest, delete the old generation; a crash at any point leaves a sear
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from urllib.parse import urlparse
@@ -21,6 +22,32 @@ WRITE_BATCH = 1000
 
 class StoreUnavailable(Exception):
     """The Chroma store cannot be reached or opened."""
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """Errors that mean 'the Chroma server is not there', as opposed to a bad request."""
+    import httpx
+
+    if isinstance(exc, (httpx.TransportError, ConnectionError, TimeoutError)):
+        return True
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(s in text for s in ("could not connect", "connection refused", "connecterror",
+                                   "failed to connect", "connection reset", "remoteprotocolerror"))
+
+
+def _guarded(method):
+    """Turn connection failures inside a Store method into StoreUnavailable."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            if is_connection_error(exc):
+                raise StoreUnavailable(f"the Chroma store is not answering ({type(exc).__name__})") from None
+            raise
+    return wrapper
 
 
 @dataclass
@@ -154,6 +181,11 @@ class Store:
         where = {"$and": [{"policy": policy_id}, {"gen": {"$ne": gen}}]}
         self.chunks.delete(where=where)
         self.units.delete(where=where)
+
+
+for _name in ("policies", "generations", "source_text", "source_texts", "chunk_rows", "query_chunks",
+              "query_units", "replace_policy", "remove_policy", "remove_orphans"):
+    setattr(Store, _name, _guarded(getattr(Store, _name)))
 
 
 def _chunk_meta(c: Chunk, gen: str) -> dict:

@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from starlette.requests import Request
+
 from index import env as _env  # noqa: F401  (offline switches before gradio is imported)
 from ui.security import (ConfigError, OriginGuard, RequestLimits, SecurityHeaders, Settings,
                          TokenBucket)
@@ -23,6 +25,7 @@ def create_app(ctx, settings: Settings | None = None, feedback=None):
     """The whole web application for ``ctx`` (an ``AppContext``)."""
     import gradio as gr
     from fastapi import FastAPI
+    from fastapi.routing import APIRoute
     from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
     from starlette.middleware.cors import CORSMiddleware
 
@@ -76,9 +79,15 @@ def create_app(ctx, settings: Settings | None = None, feedback=None):
 
     @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                    include_in_schema=False)
-    def api_not_found(rest: str):
+    def api_not_found(rest: str, request: Request):
         # Keeps unknown /api paths out of the Gradio mount (which would answer with HTML).
-        return JSONResponse({"error": f"no such endpoint: /api/{rest[:100]}"}, status_code=404)
+        path = f"/api/{rest}"
+        allowed = sorted({m for r in app.routes if isinstance(r, APIRoute) and r.path_regex.match(path)
+                          for m in r.methods})
+        if allowed:
+            return JSONResponse({"error": f"{request.method} is not supported here; use {', '.join(allowed)}"},
+                                status_code=405, headers={"Allow": ", ".join(allowed)})
+        return JSONResponse({"error": f"no such endpoint: {path[:100]}"}, status_code=404)
 
     blocks = chat.build_chat(services)
     gr.mount_gradio_app(app, blocks, path="/", footer_links=[], run_history=False, ssr_mode=False,
