@@ -24,6 +24,7 @@ CROSS_ABSTAIN_BELOW = 0.60    # support needed for a policy to be part of a cros
 CHUNKS_PER_SEARCH = 6
 CROSS_POLICIES = 5
 CROSS_UNITS = 2
+NEAREST_UNITS = 12            # units found directly by similarity, besides those in the top chunks
 
 
 class Assistant:
@@ -96,7 +97,8 @@ class Assistant:
             threshold = ABSTAIN_BELOW
         else:
             per_policy = self._cross(topic, vector, scope)
-            threshold = CROSS_ABSTAIN_BELOW
+            # Policies the user named get the single-policy bar; an open question a higher one.
+            threshold = ABSTAIN_BELOW if scope.policies else CROSS_ABSTAIN_BELOW
         base.timings["retrieve_ms"] = _ms(t_retrieve)
         base.support = round(max((support(ev) for _, ev in per_policy), default=0.0), 4)
         answered = [(pid, ev) for pid, ev in per_policy if ev and support(ev) >= threshold]
@@ -136,9 +138,11 @@ class Assistant:
     def _single(self, question: str, vector, scope: Route):
         pid = scope.policies[0]
         hits: list[Hit] = []
+        nearest = []
         for version in scope.versions:
             hits.extend(self.retriever.search(question, Scope((pid,), version), CHUNKS_PER_SEARCH, vector))
-        scored = score_units(question, vector, hits, self.retriever.store, self.retriever.idf)
+            nearest.extend(self.retriever.search_units(Scope((pid,), version), NEAREST_UNITS, vector))
+        scored = score_units(question, vector, hits, self.retriever.store, self.retriever.idf, nearest)
         return pid, select(scored)
 
     def _cross(self, question: str, vector, scope: Route):
@@ -151,7 +155,8 @@ class Assistant:
         out = []
         for pid in candidates:
             hits = self.retriever.search(question, Scope((pid,)), 4, vector)
-            scored = score_units(question, vector, hits, self.retriever.store, self.retriever.idf)
+            nearest = self.retriever.search_units(Scope((pid,)), NEAREST_UNITS, vector)
+            scored = score_units(question, vector, hits, self.retriever.store, self.retriever.idf, nearest)
             out.append((pid, select(scored, CROSS_UNITS, within=0.03)))
         return out
 

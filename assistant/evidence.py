@@ -65,19 +65,26 @@ def lexical_overlap(question_terms: list[str], text: str, idf: IdfTable) -> floa
     return found / total if total else 0.0
 
 
-def score_units(question: str, vector: np.ndarray, hits: list[Hit], store, idf: IdfTable) -> list[Evidence]:
-    """All candidate units of the hits, best first."""
+def score_units(question: str, vector: np.ndarray, hits: list[Hit], store, idf: IdfTable,
+                nearest_units: list | None = None) -> list[Evidence]:
+    """Candidate units (those inside the retrieved chunks plus the nearest units overall), best first."""
     chunks = {h.chunk.id: h.chunk for h in hits}
     rank = {h.chunk.id: i for i, h in enumerate(hits)}
     terms = content_terms(question)
+    candidates = {}
+    if chunks:
+        for unit, header, dense in store.query_units(vector, UNIT_CANDIDATES, {"chunk_id": {"$in": list(chunks)}}):
+            candidates[(unit.chunk_id, unit.start)] = (unit, chunks[unit.chunk_id], dense)
+    for unit, header, dense in nearest_units or []:
+        candidates.setdefault((unit.chunk_id, unit.start), (unit, chunks.get(unit.chunk_id, header), dense))
     scored = []
-    for unit, dense in store.query_units(vector, list(chunks), UNIT_CANDIDATES):
-        chunk = chunks[unit.chunk_id]
+    for unit, chunk, dense in candidates.values():
         lex = lexical_overlap(terms, f"{unit.text} {chunk.section}", idf)
-        score = (dense + LEXICAL_WEIGHT * lex + RANK_WEIGHT / (1 + rank[unit.chunk_id])
-                 + answer_type_bonus(question, unit.text))
-        if len(unit.text.split()) < SHORT_UNIT_WORDS or unit.text.rstrip().endswith(":"):
-            score -= SHORT_UNIT_PENALTY  # fragments and list intros ("as follows:") never answer alone
+        bonus = RANK_WEIGHT / (1 + rank[unit.chunk_id]) if unit.chunk_id in rank else 0.0
+        typed = answer_type_bonus(question, unit.text)
+        score = dense + LEXICAL_WEIGHT * lex + bonus + typed
+        if not typed and (len(unit.text.split()) < SHORT_UNIT_WORDS or unit.text.rstrip().endswith(":")):
+            score -= SHORT_UNIT_PENALTY  # fragments and list intros ("as follows:") rarely answer alone
         scored.append(Evidence(unit, chunk, score, dense, lex))
     scored.sort(key=lambda e: -e.score)
     return scored

@@ -93,6 +93,12 @@ class Retriever:
                     dense_rank=dense_rank.get(cid), lexical_rank=lex_rank.get(cid))
                 for cid, score in fused[:k]]
 
+    def search_units(self, scope: Scope, k: int, vector: np.ndarray):
+        """Nearest citation units within ``scope`` (dense only): (unit, chunk header, similarity)."""
+        policies = list(scope.policies) if scope.policies else list(self.policies)
+        gens = [self.gens[p] for p in policies if p in self.gens]
+        return self.store.query_units(vector, k, self._where(gens, scope)) if gens else []
+
     def _where(self, gens: list[str], scope: Scope) -> dict:
         gen_filter = {"gen": {"$in": gens}}
         version_filter = {"current": True} if scope.version is None else {"version": scope.version}

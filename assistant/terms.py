@@ -26,7 +26,7 @@ def _stemmer():
 
 
 def words(text: str) -> list[str]:
-    return WORD_RE.findall(text.lower().replace("’", "'"))
+    return WORD_RE.findall(text.lower().replace("’", "'").replace("\\_", "_").replace("\\*", "*"))
 
 
 def stem(word: str) -> str:

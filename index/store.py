@@ -129,14 +129,18 @@ class Store:
         return [(_chunk_from(cid, doc, meta), 1.0 - dist) for cid, doc, meta, dist in
                 zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
 
-    def query_units(self, vector: np.ndarray, chunk_ids: list[str], k: int) -> list[tuple[Unit, float]]:
-        if not chunk_ids:
-            return []
-        got = self.units.query(query_embeddings=[vector.tolist()], n_results=k,
-                               where={"chunk_id": {"$in": chunk_ids}},
+    def query_units(self, vector: np.ndarray, k: int, where: dict) -> list[tuple[Unit, Chunk, float]]:
+        """Nearest citation units; each with a header-only Chunk (policy, section, version)."""
+        got = self.units.query(query_embeddings=[vector.tolist()], n_results=k, where=where,
                                include=["documents", "metadatas", "distances"])
-        return [(Unit(chunk_id=meta["chunk_id"], start=meta["start"], end=meta["end"], text=doc), 1.0 - dist)
-                for doc, meta, dist in zip(got["documents"][0], got["metadatas"][0], got["distances"][0])]
+        out = []
+        for doc, meta, dist in zip(got["documents"][0], got["metadatas"][0], got["distances"][0]):
+            unit = Unit(chunk_id=meta["chunk_id"], start=meta["start"], end=meta["end"], text=doc)
+            header = Chunk(id=meta["chunk_id"], policy=meta["policy"], version=meta["version"] or None,
+                           current=meta["current"], section=meta.get("section", ""), start=meta["start"],
+                           end=meta["end"], text="")
+            out.append((unit, header, 1.0 - dist))
+        return out
 
     # --- writing -------------------------------------------------------------------------
     def replace_policy(self, policy: Policy, gen: str, source_text: str, chunks: list[Chunk],
@@ -195,7 +199,7 @@ def _chunk_meta(c: Chunk, gen: str) -> dict:
 
 def _unit_meta(u: Unit, c: Chunk, gen: str) -> dict:
     return {"policy": c.policy, "gen": gen, "chunk_id": u.chunk_id, "version": c.version or "",
-            "current": c.current, "start": u.start, "end": u.end}
+            "current": c.current, "start": u.start, "end": u.end, "section": c.section}
 
 
 def _chunk_from(cid: str, doc: str, meta: dict) -> Chunk:

@@ -387,6 +387,10 @@ def test_policy_titles():
     assert titles == {"alibaba": "Alibaba Privacy Policy", "aliexpress": "AliExpress.com Privacy Policy",
                       "alipartnership": "AliPartnership Privacy Policy", "alopal": "AloPal Privacy Policy",
                       "podpartner": "PODpartner Privacy Policy"}
+    # A title that names its owner is kept as written; a generic one gets the brand in front.
+    assert parse_text("Tiny Shop Privacy Policy\n\n" + SENTENCE + "\n", "tiny-shop").policy.title == \
+        "Tiny Shop Privacy Policy"
+    assert parse_text("Privacy Notice\n\n" + SENTENCE + "\n", "acme").policy.title == "Acme Privacy Notice"
 
 
 # --- nothing from the page frame or the tables of contents reaches a chunk ------------------
