@@ -12,7 +12,8 @@ from assistant.answer import INJECTION_TEXT, abstention_text, citations_for, com
 from assistant.evidence import score_units, select, support
 from assistant.generate import GenerationFailed, Generator, check_citations
 from assistant.guard import is_injection
-from assistant.records import Answer, Citation, Hit, Scope
+from assistant.question import normalize_question
+from assistant.records import Answer, Hit, Scope
 from assistant.retrieve import Retriever
 from assistant.route import Route, choose_versions, route, topic_of
 from assistant.session import Rewrite, SessionStore, Turn, rewrite
@@ -75,6 +76,7 @@ class Assistant:
     def _prepare(self, question: str, policy: str | None, session_id: str | None):
         """The extractive answer, plus the sources a generative model may use (None = don't)."""
         started = time.perf_counter()
+        question = normalize_question(question)
         self.retriever.refresh()
         policies = self.retriever.policies
         if policy:

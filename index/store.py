@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
@@ -67,16 +68,64 @@ def open_client(db_dir, chroma_url: str | None = None):
             url = urlparse(chroma_url)
             return chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
                                        ssl=url.scheme == "https", settings=settings)
+        from index.snapshot import recover_if_needed
+
+        recover_if_needed(Path(db_dir))
+        _forget_stale_system(str(db_dir))
         return chromadb.PersistentClient(path=str(db_dir), settings=settings)
     except Exception as exc:  # chromadb raises many types for an unreachable server
         where = chroma_url or str(db_dir)
         raise StoreUnavailable(f"cannot open the Chroma store at {where}: {exc}") from None
 
 
+_SYSTEM_STAMPS: dict[str, float] = {}
+
+
+def _forget_stale_system(path: str) -> None:
+    """Chroma caches one engine per directory per process; if another process re-indexed the
+    directory since ours was made (its stamp moved), drop ours so the files are read afresh."""
+    from chromadb.api.client import SharedSystemClient
+
+    from index.snapshot import stamp_of
+
+    stamp = stamp_of(Path(path))
+    if _SYSTEM_STAMPS.get(path, stamp) != stamp:
+        SharedSystemClient._identifier_to_system.pop(path, None)
+        SharedSystemClient._identifier_to_refcount.pop(path, None)
+    _SYSTEM_STAMPS[path] = stamp
+
+
 class Store:
     """Reads and writes the index; the only module that talks to Chroma."""
 
-    def __init__(self, client):
+    def __init__(self, client, db_dir: Path | None = None):
+        self.db_dir = Path(db_dir) if db_dir else None
+        self._stamp = 0.0
+        self._bind(client)
+
+    @classmethod
+    def open(cls, db_dir, chroma_url: str | None = None) -> "Store":
+        """The store at ``chroma_url`` (a server) or embedded in ``db_dir``."""
+        if chroma_url:
+            return cls(open_client(db_dir, chroma_url))
+        store = cls(open_client(db_dir), db_dir)
+        from index.snapshot import stamp_of
+
+        store._stamp = stamp_of(store.db_dir)
+        return store
+
+    def reopen_if_changed(self) -> None:
+        """Another process re-indexed this embedded store: drop Chroma's cached state and reopen."""
+        if self.db_dir is None:
+            return
+        from index.snapshot import stamp_of
+
+        stamp = stamp_of(self.db_dir)
+        if stamp != self._stamp:
+            self._bind(open_client(self.db_dir))
+            self._stamp = stamp
+
+    def _bind(self, client) -> None:
         self.client = client
         try:
             self.chunks = client.get_or_create_collection(CHUNKS, embedding_function=None,
@@ -96,6 +145,7 @@ class Store:
         return dict(sorted(out.items()))
 
     def generations(self) -> dict[str, str]:
+        self.reopen_if_changed()
         got = self.manifests.get(include=["metadatas"])
         return {pid: meta["gen"] for pid, meta in zip(got["ids"], got["metadatas"])}
 

@@ -64,8 +64,9 @@ def fresh_store(db: Path) -> Store:
     """A Store on a new Chroma client that reads the directory as it is on disk now."""
     from chromadb.api.client import SharedSystemClient
 
-    SharedSystemClient._identifier_to_system.pop(str(db), None)
-    SharedSystemClient._identifier_to_refcount.pop(str(db), None)
+    # Chroma caches one client system per directory per process; forget ours (only ours).
+    for cache in ("_identifier_to_system", "_identifier_to_refcount"):
+        getattr(SharedSystemClient, cache, {}).pop(str(db), None)
     return Store(open_client(db))
 
 

@@ -185,7 +185,9 @@ CSS = """
 #pc-brand-wrap .pc-logo { width: 32px; height: 32px; border-radius: 10px; background: #4f46e5; color: #fff;
   display: inline-flex; align-items: center; justify-content: center; font-size: 17px; flex: none; }
 #pc-brand-wrap p { margin: 4px 0 0; color: #64748b; font-size: .9rem; }
-#pc-policy { flex: 0 1 300px !important; min-width: 200px !important; }
+#pc-policy { flex: 0 1 360px !important; min-width: 200px !important; }
+#pc-policy input { text-overflow: ellipsis; padding-right: 28px !important; }
+#pc-chat button[aria-label="Clear"] { display: none !important; }
 #pc-clear { flex: none !important; min-width: 0 !important; width: auto !important; white-space: nowrap; }
 #pc-chat { border-radius: 16px; }
 #pc-chat .message-row.bot-row .message, #pc-chat .message-row.bot-row .role { max-width: 100% !important; }
@@ -339,7 +341,7 @@ def build_chat(services) -> gr.Blocks:
         turns = gr.State({})
         with gr.Row(elem_id="pc-header", equal_height=False):
             gr.Markdown('<div id="pc-brand"><h1><span class="pc-logo" aria-hidden="true">P</span>'
-                        'PolicyChat</h1><p>Answers about privacy policies, quoted from the source.</p></div>',
+                        'PolicyChat</h1><p>Answers quoted from the privacy policies.</p></div>',
                         elem_id="pc-brand-wrap")
             policy = gr.Dropdown(policy_choices(services), value=ALL, label="Policy", show_label=False,
                                  container=False, elem_id="pc-policy", interactive=True, filterable=False,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from index import env as _env  # noqa: F401
 
-MAX_QUESTION_CHARS = 2000
+from assistant.question import MAX_QUESTION_CHARS, InvalidQuestion, normalize_question  # noqa: E402
 
 
 class UserError(Exception):
@@ -141,7 +141,7 @@ def cmd_index(args) -> int:
             bar.update(1)
             bar.set_postfix_str(result.policy_id or "")
 
-    report = ctx.indexer().run(paths, prune=args.prune, progress=progress)
+    report = ctx.index(paths, prune=args.prune, progress=progress)
     if bar:
         bar.close()
     for r in report.results:
@@ -228,12 +228,11 @@ def cmd_search(args) -> int:
 
 
 def check_question(text: str | None) -> str:
-    """Reject empty and oversized questions with a clear message."""
-    if text is None or not text.strip():
-        raise UserError("the question is empty")
-    if len(text) > MAX_QUESTION_CHARS:
-        raise UserError(f"the question is {len(text)} characters; the limit is {MAX_QUESTION_CHARS}")
-    return text.strip()
+    """Reject empty, wordless and oversized questions with a clear message."""
+    try:
+        return normalize_question("" if text is None else text)
+    except InvalidQuestion as exc:
+        raise UserError(str(exc)) from None
 
 
 # --- ask ------------------------------------------------------------------------------------

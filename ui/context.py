@@ -8,7 +8,7 @@ from pathlib import Path
 
 from index.chunk import DEFAULT_MAX_TOKENS
 from index.config import resolve_chroma_url, resolve_db_dir
-from index.store import Store, open_client
+from index.store import Store
 
 
 @dataclass
@@ -30,7 +30,7 @@ class AppContext:
         if self._store is None:
             if not self.chroma_url:
                 self.db_dir.mkdir(parents=True, exist_ok=True)
-            self._store = Store(open_client(self.db_dir, self.chroma_url))
+            self._store = Store.open(self.db_dir, self.chroma_url)
         return self._store
 
     def reset_store(self) -> None:
@@ -49,6 +49,20 @@ class AppContext:
         from index.pipeline import Indexer
 
         return Indexer(self.store, lambda: self.embedder, self.max_tokens)
+
+    def index(self, paths: list[Path], prune: bool = False, progress=None):
+        """One indexing run; in embedded mode a run that dies is rolled back on the next open."""
+        import contextlib
+
+        from index.snapshot import guarded_write
+
+        guard = contextlib.nullcontext() if self.chroma_url else guarded_write(self.db_dir)
+        with guard:
+            report = self.indexer().run(paths, prune=prune, progress=progress)
+            self._store = None  # release the client before the guard drops its backup
+            self.__dict__.pop("retriever", None)
+            self.__dict__.pop("assistant", None)
+        return report
 
     @cached_property
     def retriever(self):

@@ -82,8 +82,7 @@ def create_app(ctx, settings: Settings | None = None, feedback=None):
     def api_not_found(rest: str, request: Request):
         # Keeps unknown /api paths out of the Gradio mount (which would answer with HTML).
         path = f"/api/{rest}"
-        allowed = sorted({m for r in app.routes if isinstance(r, APIRoute) and r.endpoint is not api_not_found
-                          and r.path_regex.match(path)
+        allowed = sorted({m for r in api.router.routes if isinstance(r, APIRoute) and r.path_regex.match(path)
                           for m in r.methods})
         if allowed:
             return JSONResponse({"error": f"{request.method} is not supported here; use {', '.join(allowed)}"},

@@ -1,0 +1,26 @@
+"""The one check every question passes before it reaches the pipeline."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+MAX_QUESTION_CHARS = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+class InvalidQuestion(ValueError):
+    """A question that cannot be answered as given; the message says why, in one line."""
+
+
+def normalize_question(text: object) -> str:
+    """NFC, control/bidi characters removed, whitespace collapsed; empty or too long is refused."""
+    if not isinstance(text, str):
+        raise InvalidQuestion("the question must be text")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise InvalidQuestion(f"the question is {len(text)} characters; the limit is {MAX_QUESTION_CHARS}")
+    cleaned = " ".join(_CONTROL.sub(" ", unicodedata.normalize("NFC", text)).split())
+    if not cleaned:
+        raise InvalidQuestion("the question is empty")
+    if not any(ch.isalnum() for ch in cleaned):
+        raise InvalidQuestion("the question has no words in it")
+    return cleaned

@@ -1,0 +1,203 @@
+"""Indexing throughput: PolicyChat's indexer vs the naive LangChain baseline, 5 and 300 policies.
+
+Each row runs in its own subprocess (so its peak RSS is its own) and builds a fresh index with
+the real embedding model into embedded Chroma:
+
+* ours      — ``index.pipeline.Indexer`` (load → clean → sections → chunks + citation units →
+              embed both → Chroma), exactly what ``policychat index`` runs;
+* baseline  — ``eval/baseline.py``'s splitter (RecursiveCharacterTextSplitter 1000/200 over the
+              raw files) + the same model (``index.embed.as_langchain``) + ``langchain_chroma``,
+              persisted so ``query_bench.py`` can reuse it.
+
+Reported per chunk AND per 1000 characters of source text (the corpora are identical, so the
+per-character rate compares the same work; the chunk sizes differ: ours ≤ 200 tokens, the
+baseline's ≤ 1000 characters). The 300-policy index goes to --db (default /tmp/bench300) and is
+kept for query_bench.py / load_bench.py.
+
+    .venv/bin/python bench/index_bench.py                 # both sizes (≈ 15 min on 2 cores)
+    .venv/bin/python bench/index_bench.py --policies 5    # the bundled five only (≈ 1.5 min)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import (DEFAULT_BASELINE300, DEFAULT_CORPUS300, DEFAULT_DB300, ROOT, corpus_chars,  # noqa: E402
+                           corpus_for, dir_size_mb, fresh_dir, load_note, peak_rss_mb, print_load, table,
+                           verdict, write_results)
+
+
+class TimedEmbedder:
+    """Wraps index.embed.Embedder, adding up the time and texts spent embedding."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.seconds = 0.0
+        self.texts = 0
+        self.chars = 0
+
+    @property
+    def dimension(self):
+        return self.inner.dimension
+
+    def embed(self, texts):
+        t = time.perf_counter()
+        out = self.inner.embed(texts)
+        self.seconds += time.perf_counter() - t
+        self.texts += len(texts)
+        self.chars += sum(len(x) for x in texts)
+        return out
+
+    def embed_query(self, text):
+        return self.embed([text])[0]
+
+
+# --- rows (run in a child process) ------------------------------------------------------------
+def row_ours(corpus: Path, db: Path) -> dict:
+    from index.embed import Embedder
+    from index.pipeline import Indexer
+    from index.store import Store, open_client
+
+    t = time.perf_counter()
+    embedder = TimedEmbedder(Embedder())
+    model_s = time.perf_counter() - t
+    store = Store(open_client(db))
+    indexer = Indexer(store, lambda: embedder)
+    t = time.perf_counter()
+    report = indexer.run([corpus])
+    wall = time.perf_counter() - t
+    failed = [r.message for r in report.results if r.status == "error"]
+    chunk_chars = sum(len(d) for d in store.chunks.get(include=["documents"])["documents"])
+    return {"system": "ours", "index_s": wall, "model_load_s": model_s, "chunks": report.embedded_chunks,
+            "units": store.units.count(), "embedded_texts": embedder.texts, "embedded_chars": embedder.chars,
+            "chunk_chars": chunk_chars, "embed_s": embedder.seconds, "failed": failed,
+            "policies_indexed": report.count("indexed")}
+
+
+def row_baseline(corpus: Path, db: Path) -> dict:
+    import chromadb
+    from chromadb.config import Settings
+    from langchain_chroma import Chroma
+
+    from bench.baseline_rag import COLLECTION
+    from eval.baseline import read_corpus, split_corpus
+    from index.embed import Embedder, as_langchain
+
+    t = time.perf_counter()
+    embedder = TimedEmbedder(Embedder())
+    model_s = time.perf_counter() - t
+    t = time.perf_counter()
+    texts = read_corpus(corpus)
+    docs = split_corpus(texts)
+    split_s = time.perf_counter() - t
+    client = chromadb.PersistentClient(path=str(db), settings=Settings(anonymized_telemetry=False))
+    store = Chroma(collection_name=COLLECTION, client=client, embedding_function=as_langchain(embedder))
+    store.add_documents(docs, ids=[f"{d.metadata['policy']}:{d.metadata['start_index']}" for d in docs])
+    wall = time.perf_counter() - t
+    return {"system": "baseline", "index_s": wall, "model_load_s": model_s, "split_s": split_s,
+            "chunks": len(docs), "units": 0, "embedded_texts": embedder.texts, "embedded_chars": embedder.chars,
+            "chunk_chars": sum(len(d.page_content) for d in docs), "embed_s": embedder.seconds,
+            "failed": [], "policies_indexed": len(texts)}
+
+
+def child_main(system: str, corpus: Path, db: Path) -> None:
+    row = (row_ours if system == "ours" else row_baseline)(corpus, db)
+    row["peak_rss_mb"] = peak_rss_mb()
+    print("ROW " + json.dumps(row), flush=True)
+
+
+# --- parent ----------------------------------------------------------------------------------
+def run_row(system: str, corpus: Path, db: Path, timeout: float) -> dict:
+    fresh_dir(db)
+    before = print_load(f"before {system} @ {corpus.name}")
+    proc = subprocess.run([sys.executable, __file__, "--_row", system, "--corpus", str(corpus), "--db", str(db)],
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("ROW ")), None)
+    if proc.returncode != 0 or line is None:
+        raise SystemExit(f"{system} row failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    row = json.loads(line[4:])
+    row["load"] = load_note(before)
+    row["db_mb"] = dir_size_mb(db)
+    row["db"] = str(db)
+    return row
+
+
+def derive(row: dict, chars: int, policies: int) -> dict:
+    row["policies"] = policies
+    row["source_chars"] = chars
+    row["chunks_per_s"] = row["chunks"] / row["index_s"]
+    row["ms_per_chunk"] = 1000 * row["index_s"] / row["chunks"]
+    row["ms_per_1k_chars"] = 1000 * row["index_s"] / (chars / 1000)
+    row["embed_share"] = row["embed_s"] / row["index_s"]
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("--policies", type=int, nargs="+", choices=[5, 300], default=[5, 300],
+                    help="corpus sizes to measure (default: 5 300)")
+    ap.add_argument("--db", type=Path, default=DEFAULT_DB300, help=f"300-policy index, kept (default {DEFAULT_DB300})")
+    ap.add_argument("--baseline-db", type=Path, default=DEFAULT_BASELINE300,
+                    help=f"300-policy baseline index, kept (default {DEFAULT_BASELINE300})")
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS300,
+                    help=f"300-policy synthetic corpus, generated when missing (default {DEFAULT_CORPUS300})")
+    ap.add_argument("--skip-baseline", action="store_true", help="only our indexer")
+    ap.add_argument("--timeout", type=float, default=1800, help="seconds per row before giving up (1800)")
+    ap.add_argument("--_row", choices=["ours", "baseline"], help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args._row:
+        child_main(args._row, args.corpus, args.db)
+        return 0
+
+    rows = []
+    tmp = Path(tempfile.mkdtemp(prefix="bench-index-"))
+    for n in args.policies:
+        corpus = corpus_for(n, args.corpus)
+        files, chars = corpus_chars(corpus)
+        ours_db = tmp / "ours5" if n == 5 else args.db
+        base_db = tmp / "baseline5" if n == 5 else args.baseline_db
+        systems = [("ours", ours_db)] + ([] if args.skip_baseline else [("baseline", base_db)])
+        for system, db in systems:
+            print(f"indexing {n} policies ({chars:,} chars) with {system} → {db} …", flush=True)
+            row = derive(run_row(system, corpus, db, args.timeout), chars, files)
+            print(f"  {row['chunks']:,} chunks in {row['index_s']:.1f}s ({row['chunks_per_s']:.1f} chunks/s), "
+                  f"peak RSS {row['peak_rss_mb']:.0f} MB", flush=True)
+            rows.append(row)
+    fresh_dir(tmp)
+
+    headers = ["policies", "system", "source chars", "chunks", "units", "texts embedded", "index s",
+               "chunks/s", "ms/chunk", "ms/1k chars", "embed share", "peak RSS MB", "db MB", "load 1m"]
+    print()
+    print(table(headers, [[r["policies"], r["system"], r["source_chars"], r["chunks"], r["units"],
+                           r["embedded_texts"], r["index_s"], r["chunks_per_s"], r["ms_per_chunk"],
+                           r["ms_per_1k_chars"], f"{100 * r['embed_share']:.0f}%", r["peak_rss_mb"],
+                           r["db_mb"], r["load"]["load_before"][0]] for r in rows]))
+
+    targets = []
+    for n in args.policies:
+        ours = next((r for r in rows if r["policies"] == n and r["system"] == "ours"), None)
+        base = next((r for r in rows if r["policies"] == n and r["system"] == "baseline"), None)
+        if not ours or not base:
+            continue
+        targets.append([n, "per chunk (ms/chunk)", ours["ms_per_chunk"], base["ms_per_chunk"],
+                        verdict(ours["ms_per_chunk"] <= base["ms_per_chunk"])])
+        targets.append([n, "per 1000 source chars (ms)", ours["ms_per_1k_chars"], base["ms_per_1k_chars"],
+                        verdict(ours["ms_per_1k_chars"] <= base["ms_per_1k_chars"])])
+    if targets:
+        print("\nTarget: indexing at least as fast as the baseline per chunk of text")
+        print(table(["policies", "measure", "ours", "baseline", "verdict"], targets))
+    write_results("index_bench", {"rows": rows, "targets": [dict(zip(["policies", "measure", "ours", "baseline",
+                                                                      "verdict"], t)) for t in targets]})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,298 @@
+"""Grounded answers with tight verbatim citations (real embedding model, real Chroma index).
+
+Facts are checked in the concatenated citation quotes, never against exact answer wording, so
+the tests pin what the assistant cites rather than how it phrases it.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from conftest import run_cli
+
+POLICIES = ("alibaba", "aliexpress", "alipartnership", "alopal", "podpartner")
+CURRENT_ALIBABA = "2019-01-17"
+OLD_ALIBABA = "2018-05-25"
+MAX_QUOTE_CHARS = 600
+MAX_QUOTE_SENTENCES = 3
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]”*_]*\s+(?=\S)")
+CONTRACT_KEYS = {"answer", "abstained", "citations"}
+CITATION_KEYS = {"policy", "section", "quote", "start", "end", "version"}
+
+
+# --- helpers ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def extractive(ctx):
+    """The offline (extractive) assistant over the shared index, whatever POLICYCHAT_LLM says."""
+    from assistant.chat import Assistant
+
+    return Assistant(ctx.retriever, ctx.embedder)
+
+
+@pytest.fixture(scope="module")
+def cli_sources(corpus_db) -> dict[str, str]:
+    """What `policychat policies --source ID` prints for every policy: citations index into it."""
+    out = {}
+    for pid in POLICIES:
+        proc = run_cli("policies", "--source", pid, "--db", str(corpus_db))
+        assert proc.returncode == 0, proc.stderr
+        out[pid] = proc.stdout
+    return out
+
+
+@pytest.fixture(scope="module")
+def units_per_chunk(ctx) -> dict[str, int]:
+    from collections import Counter
+
+    got = ctx.store.units.get(include=["metadatas"])
+    return Counter(m["chunk_id"] for m in got["metadatas"])
+
+
+def quotes_of(answer) -> str:
+    return " ".join(" ".join(c.quote.split()) for c in answer.citations).lower()
+
+
+def sentences(quote: str) -> list[str]:
+    return [s for s in SENTENCE_END.split(" ".join(quote.split())) if s.strip()]
+
+
+def assert_verbatim(answer, ctx, cli_sources) -> None:
+    for c in answer.citations:
+        assert c.quote, c
+        assert c.quote == ctx.retriever.sources[c.policy][c.start:c.end], c
+        assert c.quote == cli_sources[c.policy][c.start:c.end], c
+
+
+def assert_tight(answer, ctx, units_per_chunk) -> None:
+    """Each quote is a few sentences inside one chunk, never a whole multi-sentence chunk."""
+    chunks = ctx.retriever.lexical.chunks
+    for c in answer.citations:
+        assert len(c.quote) <= MAX_QUOTE_CHARS, (len(c.quote), c.quote)
+        assert len(sentences(c.quote)) <= MAX_QUOTE_SENTENCES, sentences(c.quote)
+        home = [ch for ch in chunks if ch.policy == c.policy and ch.version == c.version
+                and ch.start <= c.start and c.end <= ch.end]
+        assert home, f"citation {c.start}:{c.end} lies in no single chunk of {c.policy}"
+        for ch in home:
+            if c.quote.strip() == ch.text.strip():
+                assert units_per_chunk[ch.id] == 1, f"quote is the whole chunk {ch.id}"
+
+
+# --- answerable questions over all five policies -----------------------------------------------
+ANSWERABLE = [
+    # (policy, question, facts that must appear in the cited quotes)
+    ("alipartnership", "who receives my payment data?", ["stripe"]),
+    ("alipartnership", "is alipartnership gdpr compliant??", ["gdpr", "compliant"]),
+    ("alipartnership", "which employees can see my personal info?", ["limited number", "strictly confidential"]),
+    ("alipartnership", "how is my info protected at alipartnership", ["secure servers", "username and password"]),
+    ("alipartnership", "why do u need my payment details", ["fraud screening"]),
+    ("alipartnership", "When was the AliPartnership privacy policy last revised?", ["may 24, 2018"]),
+    ("podpartner", "how do I contact you?", ["service@podpartner.com"]),
+    ("podpartner", "Does PODpartner encrypt personal information?", ["encrypt"]),
+    ("podpartner", "does podpartner share my data with lawyers", ["legal advisors"]),
+    ("podpartner", "who gets my payment info at podpartner", ["payment processing", "fraud detection"]),
+    ("alopal", "does alopal sell my info", ["never rent or sell"]),
+    ("alopal", "are my sessions with a pal recorded on video?", ["never video recorded"]),
+    ("alopal", "do you guys collect health data", ["health-related data"]),
+    ("alopal", "can kids use this?", ["age of 18", "parental consent"]),
+    ("alopal", "who handles my card details when I pay for a session", ["third-party payment processors"]),
+    ("aliexpress", "email for aliexpress data protection officer?", ["dataprotection.ae@aliexpress.com"]),
+    ("aliexpress", "who processes payments on aliexpress", ["payment service providers"]),
+    ("aliexpress", "will aliexpress staff ever ask me for my password?", ["never ask you for your password"]),
+    ("aliexpress", "i live in seoul, who is aliexpress's privacy rep in korea and how do i call them",
+     ["hyung kwon chung", "(02) 2193-4228"]),
+    ("aliexpress", "im in california - does aliexpress sell my personal info?", ["sale of personal information"]),
+    ("alibaba", "how do I contact you?", ["dataprotection@service.alibaba.com"]),
+    ("alibaba", "how long do you keep my data?", ["legitimate business need"]),
+    ("alibaba", "how do i change my cookie settings on alibaba", ["cookie preferences tool"]),
+    ("alibaba", "Does Alibaba.com use Google Analytics?", ["google analytics"]),
+]
+
+
+def test_answerable_set_covers_every_policy():
+    assert {p for p, _, _ in ANSWERABLE} == set(POLICIES)
+    assert len(ANSWERABLE) >= 15
+
+
+@pytest.mark.parametrize("policy,question,facts", ANSWERABLE,
+                         ids=[f"{p}:{q[:40]}" for p, q, _ in ANSWERABLE])
+def test_answer_cites_the_facts(extractive, ctx, cli_sources, units_per_chunk, policy, question, facts):
+    answer = extractive.ask(question, policy=policy)
+    assert answer.abstained is False, answer.text
+    assert answer.citations, "an answer always cites"
+    assert answer.mode == "extractive"
+    assert answer.policies == [policy]
+    quotes = quotes_of(answer)
+    for fact in facts:
+        assert fact in quotes, (fact, quotes)
+    for c in answer.citations:
+        assert c.policy == policy
+        assert c.version == ctx.retriever.version_label(policy, None), "plain questions use the current version"
+    # every [n] in the text refers to a citation, and every citation is referred to
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    assert markers == set(range(1, len(answer.citations) + 1)), answer.text
+    assert_verbatim(answer, ctx, cli_sources)
+    assert_tight(answer, ctx, units_per_chunk)
+
+
+def test_answer_text_names_the_policy_it_answers_from(extractive, ctx):
+    answer = extractive.ask("who receives my payment data?", policy="alipartnership")
+    title = ctx.retriever.policies["alipartnership"].title
+    assert title in answer.text
+    assert answer.standalone_question == answer.question == "who receives my payment data?"
+
+
+# --- abstention ---------------------------------------------------------------------------------
+UNANSWERABLE_IN_SCOPE = [
+    ("alopal", "does alopal use facial recognition?"),
+    ("alipartnership", "can kids use alipartnership?"),
+    ("podpartner", "whats the minimum age for podpartner"),
+    ("alibaba", "does alibaba.com have a bug bounty program for security researchers?"),
+    ("alipartnership", "does alipartnership use the facebook pixel?"),
+    ("alopal", "what's the weather in Paris"),
+    ("podpartner", "write me a poem"),
+]
+OUT_OF_SCOPE = ["what's the weather in Paris", "write me a poem", "what's the capital of France?",
+                "recommend me a good vpn pls"]
+
+
+def assert_abstained(answer, lead: str) -> None:
+    assert answer.abstained is True, answer.text
+    assert answer.citations == []
+    assert answer.text.startswith(lead), answer.text
+    assert not re.search(r"\[\d+\]", answer.text)
+
+
+@pytest.mark.parametrize("policy,question", UNANSWERABLE_IN_SCOPE, ids=[q[:40] for _, q in UNANSWERABLE_IN_SCOPE])
+def test_unanswerable_question_about_one_policy_abstains(extractive, ctx, policy, question):
+    answer = extractive.ask(question, policy=policy)
+    assert_abstained(answer, "The policy does not say")
+    assert ctx.retriever.policies[policy].title in answer.text
+
+
+@pytest.mark.parametrize("question", OUT_OF_SCOPE)
+def test_out_of_scope_question_abstains(extractive, question):
+    answer = extractive.ask(question)
+    assert_abstained(answer, "The policies do not say")
+    assert answer.to_contract() == {"answer": answer.text, "abstained": True, "citations": []}
+
+
+def test_question_naming_one_policy_abstains_for_that_policy(extractive):
+    answer = extractive.ask("what's alibaba's stock price today")
+    assert_abstained(answer, "The policy does not say")
+    assert "Alibaba" in answer.text
+
+
+# --- several policies ---------------------------------------------------------------------------
+def test_cross_policy_question_answers_per_policy(extractive, ctx, cli_sources, units_per_chunk):
+    answer = extractive.ask("which of these companies use google analytics?")
+    assert answer.abstained is False
+    cited = list(dict.fromkeys(c.policy for c in answer.citations))
+    assert len(cited) >= 2, cited
+    assert set(answer.policies) == set(cited)
+    lines = answer.text.splitlines()
+    for pid in cited:
+        title = ctx.retriever.policies[pid].title
+        assert any(line.startswith(f"{title}:") for line in lines), (title, answer.text)
+        own = " ".join(c.quote for c in answer.citations if c.policy == pid).lower()
+        assert "google analytics" in own, (pid, own)
+    for c in answer.citations:
+        assert c.version == ctx.retriever.version_label(c.policy, None)
+    assert_verbatim(answer, ctx, cli_sources)
+    assert_tight(answer, ctx, units_per_chunk)
+
+
+def test_cross_policy_transfers_name_countries_and_silent_policies(extractive, ctx, cli_sources):
+    answer = extractive.ask("which companies send my data to the US or China?")
+    assert answer.abstained is False
+    cited = {c.policy for c in answer.citations}
+    assert {"alibaba", "aliexpress"} <= cited
+    for pid in ("alibaba", "aliexpress"):
+        own = " ".join(c.quote for c in answer.citations if c.policy == pid).lower()
+        assert "united states" in own and "china" in own, own
+    silent = [ctx.retriever.policies[p].title for p in POLICIES if p not in cited]
+    if silent:
+        assert "not say" in answer.text.splitlines()[-1]
+        for title in silent:
+            assert title in answer.text.splitlines()[-1]
+    assert_verbatim(answer, ctx, cli_sources)
+
+
+def test_question_naming_a_policy_is_scoped_to_it(extractive):
+    answer = extractive.ask("does alopal sell my info")
+    assert answer.policies == ["alopal"]
+    assert {c.policy for c in answer.citations} == {"alopal"}
+    assert "never rent or sell" in quotes_of(answer)
+
+
+# --- versions -----------------------------------------------------------------------------------
+def old_part_start(ctx) -> int:
+    return ctx.retriever.sources["alibaba"].index("PART B: Old Version")
+
+
+@pytest.mark.parametrize("question,policy,fact", [
+    ("in the 2018 version of alibaba's policy what did it say about minors?", None, "minors"),
+    ("in the 2018 version of alibaba's policy what did it say about minors?", "alibaba", "minors"),
+    ("under the old alibaba privacy policy could they charge a fee for data requests?", "alibaba",
+     "charge you a fee"),
+])
+def test_question_about_the_old_version_cites_it(extractive, ctx, cli_sources, question, policy, fact):
+    answer = extractive.ask(question, policy=policy)
+    assert answer.abstained is False
+    assert answer.citations
+    assert {c.version for c in answer.citations} == {OLD_ALIBABA}
+    assert all(c.start >= old_part_start(ctx) for c in answer.citations)
+    assert fact in quotes_of(answer)
+    assert_verbatim(answer, ctx, cli_sources)
+
+
+@pytest.mark.parametrize("question,policy", [
+    ("how long do you keep my data?", "alibaba"),
+    ("how long does alibaba keep my data?", None),
+    ("does alibaba use my data for machine learning?", None),
+])
+def test_plain_question_cites_the_current_version(extractive, ctx, question, policy):
+    answer = extractive.ask(question, policy=policy)
+    assert answer.abstained is False
+    assert {c.version for c in answer.citations} == {CURRENT_ALIBABA}
+    assert all(c.start < old_part_start(ctx) for c in answer.citations)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="route.OLD_VERSION_RE matches 'used to' inside 'used to train', so a "
+                   "present-tense question is routed to the 2018 alibaba version")
+def test_used_to_as_in_purpose_is_not_a_question_about_the_past(extractive):
+    answer = extractive.ask("is my alibaba data used to train machine learning?")
+    assert answer.abstained is False
+    assert {c.version for c in answer.citations} == {CURRENT_ALIBABA}
+
+
+# --- errors and the contract --------------------------------------------------------------------
+def test_unknown_policy_raises(extractive):
+    from assistant.retrieve import UnknownPolicy
+
+    with pytest.raises(UnknownPolicy, match="unknown policy 'nosuch'"):
+        extractive.ask("how long do you keep my data?", policy="nosuch")
+    with pytest.raises(ValueError):  # UnknownPolicy is a ValueError for callers that catch those
+        extractive.ask("how long do you keep my data?", policy="Alibaba")
+
+
+def test_contract_has_exactly_the_documented_keys(extractive, ctx):
+    for question, policy in [("who receives my payment data?", "alipartnership"),
+                             ("which of these companies use google analytics?", None),
+                             ("write me a poem", None)]:
+        contract = json.loads(json.dumps(extractive.ask(question, policy=policy).to_contract()))
+        assert set(contract) == CONTRACT_KEYS
+        assert isinstance(contract["answer"], str) and contract["answer"]
+        assert isinstance(contract["abstained"], bool)
+        for c in contract["citations"]:
+            assert set(c) == CITATION_KEYS
+            assert isinstance(c["start"], int) and isinstance(c["end"], int) and c["start"] < c["end"]
+            assert isinstance(c["version"], (str, type(None)))
+            assert ctx.retriever.sources[c["policy"]][c["start"]:c["end"]] == c["quote"]
+
+
+def test_undated_policy_cites_version_none(extractive):
+    contract = extractive.ask("does alopal sell my info", policy="alopal").to_contract()
+    assert contract["citations"] and all(c["version"] is None for c in contract["citations"])
