@@ -22,19 +22,24 @@ def display_text(quote: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def citations_for(evidence: list[Evidence], source_texts: dict[str, str]) -> list[Citation]:
-    """One citation per evidence run; adjacent sentences of one chunk merge into one quote."""
+def citations_for(evidence: list[Evidence], source_texts: dict[str, str], section_at=None) -> list[Citation]:
+    """One citation per evidence run; adjacent sentences of one chunk merge into one quote.
+
+    ``section_at(policy, version, offset)`` names the section a quote sits in (a chunk that
+    merged tiny sibling sections carries only the first one's label)."""
     cites: list[Citation] = []
     last: Evidence | None = None
     for ev in evidence:
         text = source_texts[ev.chunk.policy]
+        section = (section_at(ev.chunk.policy, ev.chunk.version, ev.unit.start) if section_at else None) \
+            or ev.chunk.section
         if (last is not None and cites and last.chunk.id == ev.chunk.id
                 and not text[last.unit.end:ev.unit.start].strip()):
             prev = cites[-1]
             cites[-1] = Citation(prev.policy, prev.section, text[prev.start:ev.unit.end], prev.start,
                                  ev.unit.end, prev.version)
         else:
-            cites.append(Citation(ev.chunk.policy, ev.chunk.section, text[ev.unit.start:ev.unit.end],
+            cites.append(Citation(ev.chunk.policy, section, text[ev.unit.start:ev.unit.end],
                                   ev.unit.start, ev.unit.end, ev.chunk.version))
         last = ev
     return cites

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 
 from assistant.answer import INJECTION_TEXT, abstention_text, citations_for, compose
-from assistant.evidence import score_units, select, support
+from assistant.evidence import expand_list_intros, score_units, select, support
 from assistant.generate import GenerationFailed, Generator, check_citations
 from assistant.guard import is_injection
 from assistant.question import normalize_question
@@ -111,7 +111,7 @@ class Assistant:
             base.timings["total_ms"] = _ms(started)
             return base, None, titles
         sources = self.retriever.sources
-        parts = [(titles[pid], citations_for(ev, sources)) for pid, ev in answered]
+        parts = [(titles[pid], citations_for(ev, sources, self.retriever.section_at)) for pid, ev in answered]
         base.citations = [c for _, cites in parts for c in cites]
         base.text = compose(parts, silent if scope.policies is None or len(scope.policies) > 1 else [])
         base.policies = [pid for pid, _ in answered]
@@ -145,7 +145,7 @@ class Assistant:
             hits.extend(self.retriever.search(question, Scope((pid,), version), CHUNKS_PER_SEARCH, vector))
             nearest.extend(self.retriever.search_units(Scope((pid,), version), NEAREST_UNITS, vector))
         scored = score_units(question, vector, hits, self.retriever.store, self.retriever.idf, nearest)
-        return pid, select(scored)
+        return pid, expand_list_intros(select(scored), self.retriever.store)
 
     def _cross(self, question: str, vector, scope: Route):
         if scope.policies is None:

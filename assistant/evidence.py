@@ -83,8 +83,8 @@ def score_units(question: str, vector: np.ndarray, hits: list[Hit], store, idf: 
         bonus = RANK_WEIGHT / (1 + rank[unit.chunk_id]) if unit.chunk_id in rank else 0.0
         typed = answer_type_bonus(question, unit.text)
         score = dense + LEXICAL_WEIGHT * lex + bonus + typed
-        if not typed and (len(unit.text.split()) < SHORT_UNIT_WORDS or unit.text.rstrip().endswith(":")):
-            score -= SHORT_UNIT_PENALTY  # fragments and list intros ("as follows:") rarely answer alone
+        if not typed and len(unit.text.split()) < SHORT_UNIT_WORDS:
+            score -= SHORT_UNIT_PENALTY  # a bare fragment rarely answers alone
         scored.append(Evidence(unit, chunk, score, dense, lex))
     scored.sort(key=lambda e: -e.score)
     return scored
@@ -99,6 +99,30 @@ def select(scored: list[Evidence], max_units: int | None = None, within: float |
     best = scored[0].score
     chosen = [e for e in scored[:max_units] if e.score >= best - within]
     return sorted(chosen, key=lambda e: (e.chunk.policy, e.unit.start))
+
+
+LIST_ITEMS = 4
+
+
+def expand_list_intros(chosen: list[Evidence], store) -> list[Evidence]:
+    """A list intro ("… the following categories:") is replaced by the items it introduces,
+    which are what answers; the intro alone would be a quote with no facts in it."""
+    out: list[Evidence] = []
+    for ev in chosen:
+        if not ev.unit.text.rstrip().endswith(":"):
+            out.append(ev)
+            continue
+        following = [u for u in store.units_in(ev.unit.chunk_id) if u.start > ev.unit.start][:LIST_ITEMS]
+        if not following:
+            out.append(ev)
+            continue
+        out.extend(Evidence(u, ev.chunk, ev.score, ev.dense, ev.lexical) for u in following)
+    seen, unique = set(), []
+    for ev in out:
+        if (ev.unit.chunk_id, ev.unit.start) not in seen:
+            seen.add((ev.unit.chunk_id, ev.unit.start))
+            unique.append(ev)
+    return unique
 
 
 def support(evidence: list[Evidence]) -> float:

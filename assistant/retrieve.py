@@ -61,6 +61,14 @@ class Retriever:
             known = ", ".join(self.policies) or "none indexed"
             raise UnknownPolicy(f"unknown policy '{policy_id}' (known: {known})")
 
+    def section_at(self, policy_id: str, version: str | None, offset: int) -> str | None:
+        """The deepest section of a policy version that contains ``offset``."""
+        policy = self.policies.get(policy_id)
+        if policy is None:
+            return None
+        inside = [s for s in policy.sections if s.version == version and s.start <= offset < s.end]
+        return max(inside, key=lambda s: len(s.path)).path_str if inside else None
+
     def version_label(self, policy_id: str, version: str | None) -> str | None:
         policy = self.policies[policy_id]
         if version is None:

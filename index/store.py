@@ -192,6 +192,13 @@ class Store:
             out.append((unit, header, 1.0 - dist))
         return out
 
+    def units_in(self, chunk_id: str) -> list[Unit]:
+        """All citation units of one chunk, in document order."""
+        got = self.units.get(where={"chunk_id": chunk_id}, include=["documents", "metadatas"])
+        units = [Unit(chunk_id=m["chunk_id"], start=m["start"], end=m["end"], text=d)
+                 for d, m in zip(got["documents"], got["metadatas"])]
+        return sorted(units, key=lambda u: u.start)
+
     # --- writing -------------------------------------------------------------------------
     def replace_policy(self, policy: Policy, gen: str, source_text: str, chunks: list[Chunk],
                        chunk_vectors: np.ndarray, units: list[Unit], unit_vectors: np.ndarray) -> None:
@@ -238,7 +245,7 @@ class Store:
 
 
 for _name in ("policies", "generations", "source_text", "source_texts", "chunk_rows", "query_chunks",
-              "query_units", "replace_policy", "remove_policy", "remove_orphans"):
+              "query_units", "units_in", "replace_policy", "remove_policy", "remove_orphans"):
     setattr(Store, _name, _guarded(getattr(Store, _name)))
 
 

@@ -69,6 +69,7 @@ def effective_date(text: str) -> str | None:
 # Sentence ends: ., ! or ? (optionally closed by quotes/brackets) followed by space and a capital,
 # digit, quote or bullet. Abbreviations that commonly end in '.' are protected.
 _ABBREV = re.compile(r"(?i)\b(e\.g|i\.e|etc|inc|ltd|co|no|vs|mr|ms|dr|u\.s|st|reg|art)\.$")
+_INITIAL = re.compile(r"(?:^|[\s(])[A-Z]\.$")   # "section M." / "J. Smith": not a sentence end
 _SENT_END = re.compile(r"[.!?;][\"'”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9•·*])")
 
 
@@ -78,7 +79,8 @@ def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
     start = 0
     for m in _SENT_END.finditer(text):
         head = text[start:m.start() + 1]
-        if _ABBREV.search(head.rstrip("\"'”’)]")) or len(head.strip()) < 3:
+        bare = head.rstrip("\"'”’)]")
+        if _ABBREV.search(bare) or _INITIAL.search(bare) or len(head.strip()) < 3:
             continue
         spans.append((start, m.start() + len(m.group(0).rstrip())))
         start = m.end()

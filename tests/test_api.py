@@ -255,6 +255,7 @@ def test_unreachable_chroma_server_is_503(embedder, tmp_path):
     (b'{"question": "ok?", "policy": 7}', 422, "'policy' must be a string"),
     (b'{"question": ""}', 422, "empty"),
     (b'{"question": "   \\n  "}', 422, "empty"),
+    (b'{"question": "?!? ..."}', 422, "no words"),
     (json.dumps({"question": "x" * 2001}).encode(), 413, "limit is 2000"),
     (b'{"question": "ok?", "policy": "nope"}', 404, "unknown policy 'nope' (known: alibaba, aliexpress"),
 ])

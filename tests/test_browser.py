@@ -218,6 +218,9 @@ def ask_in_chat(page, question: str):
 def test_chat_answers_with_citation_cards(servers, page_factory):
     app_url, _, feedback = servers
     page, watch = page_factory()
+    elsewhere = []   # everything must come from the app itself (offline: no CDN, no fonts API)
+    page.on("request", lambda r: elsewhere.append(r.url)
+            if not r.url.startswith((app_url, "data:", "blob:")) else None)
     page.goto(app_url + "/", wait_until="domcontentloaded")
     ask_in_chat(page, "How long do you keep my data?")
     card = page.locator(".pc-cite").first
@@ -246,6 +249,7 @@ def test_chat_answers_with_citation_cards(servers, page_factory):
     page.locator(".pc-cite").first.wait_for(state="detached")
     assert not watch.csp_violations(), watch.csp_violations()
     assert not watch.dialogs
+    assert elsewhere == []
 
 
 def test_chat_policy_selector_and_phone_layout(servers, page_factory):

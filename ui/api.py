@@ -110,12 +110,17 @@ ERRORS = {code: {"model": ErrorOut} for code in (404, 413, 422, 429, 503)}
 
 # --- validation shared by the API and the chat -----------------------------------------
 def validate_question(question: str, settings: Settings) -> str:
-    if not question.strip():
-        raise ApiError(422, "the question is empty")
+    """The project's one question check (assistant.question); too long → 413, else 422."""
+    from assistant.question import InvalidQuestion, normalize_question
+
     if len(question) > settings.max_question_chars:
         raise ApiError(413, f"the question is {len(question)} characters; the limit is "
                        f"{settings.max_question_chars}")
-    return question.strip()
+    try:
+        return normalize_question(question)
+    except InvalidQuestion as exc:
+        message = str(exc)
+        raise ApiError(413 if "the limit is" in message else 422, message) from None
 
 
 def resolve_session(session_id: str | None) -> str:

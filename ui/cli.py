@@ -208,9 +208,8 @@ def cmd_search(args) -> int:
     if not 1 <= args.k <= 100:
         raise UserError("-k must be between 1 and 100")
     ctx = context(args)
+    check_policy_id(ctx, args.policy)
     retriever = ctx.retriever
-    if args.policy:
-        retriever.check_policy(args.policy)
     hits = retriever.search(query, Scope((args.policy,) if args.policy else None, args.version), k=args.k)
     rows = [{"policy": h.chunk.policy, "section": h.chunk.section, "version": h.chunk.version,
              "text": h.chunk.text, "start": h.chunk.start, "end": h.chunk.end, "score": round(h.score, 6)}
@@ -227,6 +226,15 @@ def cmd_search(args) -> int:
     return 0
 
 
+def check_policy_id(ctx, policy_id: str | None) -> None:
+    """Refuse an unknown policy before the model is loaded."""
+    if policy_id is None:
+        return
+    known = ctx.store.policies()
+    if policy_id not in known:
+        raise UserError(f"unknown policy '{policy_id}' (known: {', '.join(known) or 'none indexed'})")
+
+
 def check_question(text: str | None) -> str:
     """Reject empty, wordless and oversized questions with a clear message."""
     try:
@@ -241,8 +249,7 @@ def cmd_ask(args) -> int:
         return ask_batch(args)
     question = check_question(args.question)
     ctx = context(args)
-    if args.policy:
-        ctx.retriever.check_policy(args.policy)
+    check_policy_id(ctx, args.policy)
     answer = ctx.assistant.ask(question, policy=args.policy)
     if args.json:
         print(json.dumps(answer.to_contract(), ensure_ascii=False))

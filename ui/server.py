@@ -138,7 +138,7 @@ def ensure_index(ctx) -> None:
         ctx.reset_store()
         return
     print("policychat: the index is empty; indexing the bundled policies (first start)…", flush=True)
-    report = ctx.indexer().run([BUNDLED_CORPUS])
+    report = ctx.index([BUNDLED_CORPUS])
     print(f"policychat: indexed {report.count('indexed')} policies, {report.embedded_chunks} chunks "
           f"in {report.seconds:.0f}s", flush=True)
 

@@ -1,0 +1,254 @@
+"""HTTP load on `policychat serve`: requests/s, latency and errors at concurrency 1, 8 and 32.
+
+Starts ``policychat serve --db DIR --host 127.0.0.1 --port P`` (a free loopback port; never any
+other address) with POLICYCHAT_RATE_LIMIT=100000/60, waits for GET /healthz, sends 3 warm-up
+asks, then at each concurrency level a fixed number of POST /api/ask requests (gold questions,
+scoped to their policy) through a bounded httpx.AsyncClient with a hard time limit per level.
+Reports requests/s, p50/p95/p99 latency, errors (non-200 or transport failures) and the
+server's peak RSS (VmHWM from /proc/<pid>/status, summed over its processes), then stops it.
+Optionally (default on) the same load against a minimal FastAPI app wrapping the naive
+baseline (bench/baseline_server.py), in the same run.
+
+    .venv/bin/python bench/load_bench.py --policies 300            # ≈ 4–6 min
+    .venv/bin/python bench/load_bench.py --policies 5 300 --requests 100
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import (DEFAULT_BASELINE300, DEFAULT_CORPUS300, DEFAULT_DB300, ROOT, corpus_for,  # noqa: E402
+                           load_note, percentile, print_load, read_gold, table, verdict, vm_hwm_mb, vm_rss_mb,
+                           write_results)
+
+HOST = "127.0.0.1"   # loopback only: the bench never targets any other address
+DEFAULT_DB5 = Path("/tmp/bench5")
+DEFAULT_BASELINE5 = Path("/tmp/bench5-baseline")
+TARGET_RPS_AT_8 = 15.0
+TARGET_RSS_MB = 1536.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def tree_pids(pid: int) -> list[int]:
+    """The server process and its descendants (uvicorn workers, if any)."""
+    pids, frontier = [pid], [pid]
+    while frontier:
+        p = frontier.pop()
+        try:
+            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            kids = []
+        for k in map(int, kids):
+            pids.append(k)
+            frontier.append(k)
+    return pids
+
+
+def server_memory(pid: int) -> tuple[float, float]:
+    """(peak RSS, current RSS) in MB summed over the server's processes."""
+    pids = tree_pids(pid)
+    return (sum(vm_hwm_mb(p) or 0 for p in pids), sum(vm_rss_mb(p) or 0 for p in pids))
+
+
+class Server:
+    def __init__(self, cmd: list[str], env: dict, log: Path):
+        self.log = log.open("w")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    def stop(self) -> int | None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # uvicorn shuts down gracefully on SIGINT
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.log.close()
+        return self.proc.returncode
+
+
+async def wait_ready(base: str, proc: subprocess.Popen, timeout: float) -> float:
+    import httpx
+
+    started = time.perf_counter()
+    async with httpx.AsyncClient(timeout=5) as client:
+        while time.perf_counter() - started < timeout:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode} before /healthz answered")
+            try:
+                r = await client.get(f"{base}/healthz")
+                if r.status_code == 200:
+                    return time.perf_counter() - started
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.5)
+    raise RuntimeError(f"/healthz did not answer 200 within {timeout:.0f}s")
+
+
+async def run_level(base: str, bodies: list[dict], concurrency: int, requests: int, limit_s: float) -> dict:
+    import httpx
+
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    sem = asyncio.Semaphore(concurrency)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async with httpx.AsyncClient(timeout=httpx.Timeout(limit_s), limits=limits) as client:
+        async def one(i: int) -> None:
+            async with sem:
+                body = bodies[i % len(bodies)]
+                t = time.perf_counter()
+                try:
+                    r = await client.post(f"{base}/api/ask", json=body)
+                    key = str(r.status_code)
+                    if r.status_code == 200:
+                        latencies.append(time.perf_counter() - t)
+                except httpx.HTTPError as exc:
+                    key = type(exc).__name__
+                statuses[key] = statuses.get(key, 0) + 1
+
+        started = time.perf_counter()
+        tasks = [asyncio.create_task(one(i)) for i in range(requests)]
+        done, pending = await asyncio.wait(tasks, timeout=limit_s)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        elapsed = time.perf_counter() - started
+    ok = statuses.get("200", 0)
+    ms = [x * 1000 for x in latencies]
+    return {"concurrency": concurrency, "sent": requests, "completed": sum(statuses.values()),
+            "unfinished": len(pending), "ok": ok, "errors": sum(v for k, v in statuses.items() if k != "200"),
+            "statuses": statuses, "elapsed_s": elapsed, "rps": ok / elapsed if elapsed else 0.0,
+            "p50_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95), "p99_ms": percentile(ms, 99),
+            "timed_out": bool(pending)}
+
+
+def ensure_index(db: Path, corpus: Path) -> None:
+    if (db / "chroma.sqlite3").exists():
+        return
+    print(f"building the index of {corpus} into {db} (not timed) …", flush=True)
+    subprocess.run([str(ROOT / ".venv" / "bin" / "policychat"), "index", "--db", str(db), "-q", str(corpus)],
+                   check=True, cwd=ROOT)
+
+
+async def bench_server(system: str, cmd: list[str], env: dict, bodies: list[dict], levels: list[int],
+                       requests: int, limit_s: float, log: Path, startup_s: float) -> dict:
+    server = Server(cmd, env, log)
+    base = f"http://{HOST}:{cmd[cmd.index('--port') + 1]}"
+    out = {"system": system, "cmd": " ".join(cmd), "levels": []}
+    try:
+        out["startup_s"] = await wait_ready(base, server.proc, startup_s)
+        peak, rss = server_memory(server.proc.pid)
+        out["rss_ready_mb"] = rss
+        await run_level(base, bodies[:3], 1, 3, limit_s)  # warm-up
+        for c in levels:
+            before = print_load(f"{system} c={c}")
+            level = await run_level(base, bodies, c, requests, limit_s)
+            level["load"] = load_note(before)
+            level["server_peak_rss_mb"], level["server_rss_mb"] = server_memory(server.proc.pid)
+            print(f"  {system} c={c}: {level['rps']:.1f} req/s, p50 {level['p50_ms']:.0f} ms, "
+                  f"p95 {level['p95_ms']:.0f} ms, errors {level['errors']}, unfinished {level['unfinished']}",
+                  flush=True)
+            out["levels"].append(level)
+        out["server_peak_rss_mb"] = server_memory(server.proc.pid)[0]
+    finally:
+        out["exit"] = server.stop()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("--policies", type=int, nargs="+", choices=[5, 300], default=[300],
+                    help="corpus sizes to serve (default: 300)")
+    ap.add_argument("--db", type=Path, default=DEFAULT_DB300, help=f"300-policy index (default {DEFAULT_DB300})")
+    ap.add_argument("--db5", type=Path, default=DEFAULT_DB5, help=f"5-policy index (default {DEFAULT_DB5})")
+    ap.add_argument("--baseline-db", type=Path, default=DEFAULT_BASELINE300)
+    ap.add_argument("--baseline-db5", type=Path, default=DEFAULT_BASELINE5)
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS300)
+    ap.add_argument("--levels", type=int, nargs="+", default=[1, 8, 32], help="concurrency levels (1 8 32)")
+    ap.add_argument("--requests", type=int, default=200, help="requests per level (200)")
+    ap.add_argument("--limit", type=float, default=120.0, help="hard time limit per level, seconds (120)")
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn workers for policychat serve (1)")
+    ap.add_argument("--startup-timeout", type=float, default=300.0, help="seconds to wait for /healthz (300)")
+    ap.add_argument("--skip-baseline", action="store_true", help="no baseline server rows")
+    args = ap.parse_args(argv)
+
+    gold = read_gold()
+    results = []
+    logs = Path(tempfile.gettempdir()) / "bench-load-logs"   # server logs, outside the repository
+    logs.mkdir(parents=True, exist_ok=True)
+    for n in args.policies:
+        corpus = corpus_for(n, args.corpus)
+        db, bdb = (args.db5, args.baseline_db5) if n == 5 else (args.db, args.baseline_db)
+        ensure_index(db, corpus)
+        bodies = [{"question": r["question"], **({"policy": r["policy"]} if r.get("policy") else {})} for r in gold]
+        env = {**os.environ, "POLICYCHAT_RATE_LIMIT": "100000/60", "POLICYCHAT_LOG_LEVEL": "WARNING"}
+        env.pop("POLICYCHAT_HOST", None)
+        port = free_port()
+        cmd = [str(ROOT / ".venv" / "bin" / "policychat"), "serve", "--db", str(db), "--host", HOST,
+               "--port", str(port)] + (["--workers", str(args.workers)] if args.workers > 1 else [])
+        print(f"serving {n} policies: {' '.join(cmd)}", flush=True)
+        res = asyncio.run(bench_server("ours", cmd, env, bodies, args.levels, args.requests, args.limit,
+                                       logs / f"load_server_{n}.log", args.startup_timeout))
+        res["policies"] = n
+        res["workers"] = args.workers
+        results.append(res)
+        if not args.skip_baseline:
+            port = free_port()
+            cmd = [sys.executable, str(ROOT / "bench" / "baseline_server.py"), "--db", str(bdb),
+                   "--corpus", str(corpus), "--port", str(port)]
+            print(f"serving the baseline over {n} policies: {' '.join(cmd)}", flush=True)
+            res = asyncio.run(bench_server("baseline", cmd, env, bodies, args.levels, args.requests, args.limit,
+                                           logs / f"load_baseline_{n}.log", args.startup_timeout))
+            res["policies"] = n
+            results.append(res)
+
+    rows = []
+    for r in results:
+        for lv in r["levels"]:
+            rows.append([r["policies"], r["system"], lv["concurrency"], lv["ok"], lv["errors"], lv["unfinished"],
+                         lv["elapsed_s"], lv["rps"], lv["p50_ms"], lv["p95_ms"], lv["p99_ms"],
+                         lv["server_peak_rss_mb"], lv["load"]["load_before"][0]])
+    print()
+    print(table(["policies", "server", "concurrency", "ok", "errors", "unfinished", "seconds", "req/s", "p50 ms",
+                 "p95 ms", "p99 ms", "server peak RSS MB", "load 1m"], rows))
+
+    targets = []
+    for r in results:
+        if r["system"] != "ours":
+            continue
+        at8 = next((lv for lv in r["levels"] if lv["concurrency"] == 8), None)
+        if at8:
+            targets.append([r["policies"], "≥ 15 asks/s at concurrency 8", f"{at8['rps']:.1f} req/s",
+                            verdict(at8["rps"] >= TARGET_RPS_AT_8)])
+            targets.append([r["policies"], "zero errors at concurrency 8", f"{at8['errors']} errors, "
+                            f"{at8['unfinished']} unfinished", verdict(at8["errors"] == 0 and at8["unfinished"] == 0)])
+        targets.append([r["policies"], "peak RSS < 1.5 GB while serving", f"{r.get('server_peak_rss_mb', 0):.0f} MB",
+                        verdict(r.get("server_peak_rss_mb", 1e9) < TARGET_RSS_MB)])
+    if targets:
+        print("\nTargets")
+        print(table(["policies", "target", "measured", "verdict"], targets))
+    write_results("load_bench", {"results": results, "targets": [dict(zip(["policies", "target", "measured",
+                                                                           "verdict"], t)) for t in targets]})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
