@@ -18,6 +18,7 @@ my myself no nor not now of off on once only or other our ours ourselves out ove
 so some such than that the their theirs them themselves then there these they this those through to
 too under until up very was we were what when where which while who whom why will with would you your
 yours yourself yourselves s t don shall may might must also us yes ok okay hi hello please tell know
+much many ever there thing something anything everything back happen happens happened way ways
 """.split()))
 
 

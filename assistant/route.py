@@ -9,7 +9,7 @@ from assistant.terms import words
 from index.records import Policy
 
 OLD_VERSION_RE = re.compile(r"(?i)\b(old|older|earlier|previous|prior|former|outdated|original|superseded|"
-                            r"used to|before the update|last version)\b")
+                            r"before the update|last version)\b|\bused to (say|be|state|mention|read)\b")
 COMPARE_RE = re.compile(r"(?i)\b(what|how)\b.{0,20}\b(chang\w*|differ\w*)\b|\bcompare[sd]?\b.{0,30}\bversions?\b|"
                         r"\bnew (one|version)\b|\bwhat'?s different\b|\bvs\.? (the )?(new|old)\b")
 YEAR_RE = re.compile(r"\b(19|20)\d{2}\b")

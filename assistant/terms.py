@@ -38,7 +38,7 @@ def content_terms(text: str, drop_generic: bool = True) -> list[str]:
     """Stems of the meaningful words of ``text``, in order, without duplicates."""
     out: list[str] = []
     for w in words(text):
-        w = w.strip("'._-")
+        w = re.sub(r"'s$", "", w.strip("'._-"))
         if not w or w in _STOP or (drop_generic and w in GENERIC) or len(w) < 2:
             continue
         s = stem(w)

@@ -174,6 +174,23 @@ def write_results(name: str, data: dict) -> Path:
     return path
 
 
+def merge_previous(name: str, list_key: str, new_rows: list[dict], key: tuple[str, ...]) -> list[dict]:
+    """Rows of this run plus the rows of earlier runs (bench/results/<name>.json) that this run
+    did not redo, so e.g. ``--policies 5`` and ``--policies 300`` runs add up to one table."""
+    path = RESULTS / f"{name}.json"
+    try:
+        old = json.loads(path.read_text()).get(list_key, [])
+    except (OSError, ValueError):
+        old = []
+    redone = {tuple(r.get(k) for k in key) for r in new_rows}
+    kept = [r for r in old if tuple(r.get(k) for k in key) not in redone]
+    for r in kept:
+        r.setdefault("from_earlier_run", True)
+    for r in new_rows:
+        r.pop("from_earlier_run", None)
+    return kept + new_rows
+
+
 # --- corpora -----------------------------------------------------------------------------------
 def bundled_corpus() -> Path:
     from index.config import BUNDLED_CORPUS

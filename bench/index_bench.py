@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import (DEFAULT_BASELINE300, DEFAULT_CORPUS300, DEFAULT_DB300, ROOT, corpus_chars,  # noqa: E402
-                           corpus_for, dir_size_mb, fresh_dir, load_note, peak_rss_mb, print_load, table,
+                           corpus_for, dir_size_mb, fresh_dir, load_note, merge_previous, peak_rss_mb, print_load, table,
                            verdict, write_results)
 
 
@@ -42,6 +42,7 @@ class TimedEmbedder:
         self.seconds = 0.0
         self.texts = 0
         self.chars = 0
+        self.calls: list[tuple[int, int, float]] = []   # (texts, chars, seconds) per embed() call
 
     @property
     def dimension(self):
@@ -50,9 +51,12 @@ class TimedEmbedder:
     def embed(self, texts):
         t = time.perf_counter()
         out = self.inner.embed(texts)
-        self.seconds += time.perf_counter() - t
+        took = time.perf_counter() - t
+        chars = sum(len(x) for x in texts)
+        self.seconds += took
         self.texts += len(texts)
-        self.chars += sum(len(x) for x in texts)
+        self.chars += chars
+        self.calls.append((len(texts), chars, took))
         return out
 
     def embed_query(self, text):
@@ -75,7 +79,11 @@ def row_ours(corpus: Path, db: Path) -> dict:
     wall = time.perf_counter() - t
     failed = [r.message for r in report.results if r.status == "error"]
     chunk_chars = sum(len(d) for d in store.chunks.get(include=["documents"])["documents"])
-    return {"system": "ours", "index_s": wall, "model_load_s": model_s, "chunks": report.embedded_chunks,
+    # Indexer._store embeds a policy's chunks, then its citation units: calls alternate.
+    chunk_calls, unit_calls = embedder.calls[0::2], embedder.calls[1::2]
+    split = {"chunk_embed_s": sum(c[2] for c in chunk_calls), "unit_embed_s": sum(c[2] for c in unit_calls),
+             "chunk_embed_chars": sum(c[1] for c in chunk_calls), "unit_embed_chars": sum(c[1] for c in unit_calls)}
+    return {**split, "system": "ours", "index_s": wall, "model_load_s": model_s, "chunks": report.embedded_chunks,
             "units": store.units.count(), "embedded_texts": embedder.texts, "embedded_chars": embedder.chars,
             "chunk_chars": chunk_chars, "embed_s": embedder.seconds, "failed": failed,
             "policies_indexed": report.count("indexed")}
@@ -108,7 +116,11 @@ def row_baseline(corpus: Path, db: Path) -> dict:
 
 
 def child_main(system: str, corpus: Path, db: Path) -> None:
+    import resource
+
     row = (row_ours if system == "ours" else row_baseline)(corpus, db)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    row["cpu_s"] = usage.ru_utime + usage.ru_stime   # whole process, model load included
     row["peak_rss_mb"] = peak_rss_mb()
     print("ROW " + json.dumps(row), flush=True)
 
@@ -172,17 +184,19 @@ def main(argv: list[str] | None = None) -> int:
                   f"peak RSS {row['peak_rss_mb']:.0f} MB", flush=True)
             rows.append(row)
     fresh_dir(tmp)
+    rows = merge_previous("index_bench", "rows", rows, ("policies", "system"))
+    rows.sort(key=lambda r: (r["policies"], r["system"] != "ours"))
 
-    headers = ["policies", "system", "source chars", "chunks", "units", "texts embedded", "index s",
+    headers = ["policies", "system", "source chars", "chunks", "units", "texts embedded", "index s", "CPU s",
                "chunks/s", "ms/chunk", "ms/1k chars", "embed share", "peak RSS MB", "db MB", "load 1m"]
     print()
     print(table(headers, [[r["policies"], r["system"], r["source_chars"], r["chunks"], r["units"],
-                           r["embedded_texts"], r["index_s"], r["chunks_per_s"], r["ms_per_chunk"],
+                           r["embedded_texts"], r["index_s"], r.get("cpu_s"), r["chunks_per_s"], r["ms_per_chunk"],
                            r["ms_per_1k_chars"], f"{100 * r['embed_share']:.0f}%", r["peak_rss_mb"],
                            r["db_mb"], r["load"]["load_before"][0]] for r in rows]))
 
     targets = []
-    for n in args.policies:
+    for n in sorted({r["policies"] for r in rows}):
         ours = next((r for r in rows if r["policies"] == n and r["system"] == "ours"), None)
         base = next((r for r in rows if r["policies"] == n and r["system"] == "baseline"), None)
         if not ours or not base:

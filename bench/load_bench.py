@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import (DEFAULT_BASELINE300, DEFAULT_CORPUS300, DEFAULT_DB300, ROOT, corpus_for,  # noqa: E402
-                           load_note, percentile, print_load, read_gold, table, verdict, vm_hwm_mb, vm_rss_mb,
+                           load_note, merge_previous, percentile, print_load, read_gold, table, verdict, vm_hwm_mb, vm_rss_mb,
                            write_results)
 
 HOST = "127.0.0.1"   # loopback only: the bench never targets any other address
@@ -188,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1, help="uvicorn workers for policychat serve (1)")
     ap.add_argument("--startup-timeout", type=float, default=300.0, help="seconds to wait for /healthz (300)")
     ap.add_argument("--skip-baseline", action="store_true", help="no baseline server rows")
+    ap.add_argument("--omp-threads", type=int, help="OMP_NUM_THREADS for the servers (torch's intra-op "
+                    "threads; default: unset = one per core) — an experiment")
+    ap.add_argument("--name", default="load_bench", help="results file name (default load_bench)")
     args = ap.parse_args(argv)
 
     gold = read_gold()
@@ -201,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         bodies = [{"question": r["question"], **({"policy": r["policy"]} if r.get("policy") else {})} for r in gold]
         env = {**os.environ, "POLICYCHAT_RATE_LIMIT": "100000/60", "POLICYCHAT_LOG_LEVEL": "WARNING"}
         env.pop("POLICYCHAT_HOST", None)
+        if args.omp_threads:
+            env["OMP_NUM_THREADS"] = str(args.omp_threads)
         port = free_port()
         cmd = [str(ROOT / ".venv" / "bin" / "policychat"), "serve", "--db", str(db), "--host", HOST,
                "--port", str(port)] + (["--workers", str(args.workers)] if args.workers > 1 else [])
@@ -209,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
                                        logs / f"load_server_{n}.log", args.startup_timeout))
         res["policies"] = n
         res["workers"] = args.workers
+        res["omp_threads"] = args.omp_threads
         results.append(res)
         if not args.skip_baseline:
             port = free_port()
@@ -220,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             res["policies"] = n
             results.append(res)
 
+    results = merge_previous(args.name, "results", results, ("policies", "system"))
+    results.sort(key=lambda r: (r["policies"], r["system"] != "ours"))
     rows = []
     for r in results:
         for lv in r["levels"]:
@@ -245,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     if targets:
         print("\nTargets")
         print(table(["policies", "target", "measured", "verdict"], targets))
-    write_results("load_bench", {"results": results, "targets": [dict(zip(["policies", "target", "measured",
+    write_results(args.name, {"results": results, "targets": [dict(zip(["policies", "target", "measured",
                                                                            "verdict"], t)) for t in targets]})
     return 0
 

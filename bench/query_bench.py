@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import (DEFAULT_BASELINE300, DEFAULT_CORPUS300, DEFAULT_DB300, ROOT, corpus_for,  # noqa: E402
-                           dir_size_mb, load_note, peak_rss_mb, print_load, read_gold, summary_ms, table,
+                           dir_size_mb, load_note, merge_previous, peak_rss_mb, print_load, read_gold, summary_ms, table,
                            verdict, write_results)
 
 DEFAULT_DB5 = Path("/tmp/bench5")
@@ -56,14 +56,19 @@ def ensure_index(db: Path, corpus: Path) -> dict:
     return {"built": True, "build_s": time.perf_counter() - t}
 
 
-def child(policies: int, db: Path, corpus: Path, baseline_db: Path, repeat: int, skip_baseline: bool) -> dict:
+def child(policies: int, db: Path, corpus: Path, baseline_db: Path, repeat: int, skip_baseline: bool,
+          torch_threads: int | None = None) -> dict:
     from assistant.chat import Assistant
     from assistant.records import Scope
     from assistant.retrieve import Retriever
     from index.embed import Embedder
     from index.store import Store, open_client
 
-    out: dict = {"policies": policies, "db": str(db)}
+    import torch
+
+    if torch_threads:
+        torch.set_num_threads(torch_threads)
+    out: dict = {"policies": policies, "db": str(db), "torch_threads": torch.get_num_threads()}
     out["index"] = ensure_index(db, corpus)
     gold = read_gold()
 
@@ -153,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"300-policy synthetic corpus (default {DEFAULT_CORPUS300})")
     ap.add_argument("--repeat", type=int, default=1, help="passes over the 127 gold questions (default 1)")
     ap.add_argument("--skip-baseline", action="store_true", help="only our search/ask")
+    ap.add_argument("--torch-threads", type=int, help="torch.set_num_threads(N) in the measuring process "
+                    "(default: torch's own choice, = cores; an experiment, not what policychat does)")
+    ap.add_argument("--name", default="query_bench", help="results file name (default query_bench)")
     ap.add_argument("--_child", type=int, choices=[5, 300], help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
@@ -160,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         n = args._child
         corpus = corpus_for(n, args.corpus)
         db, bdb = (args.db5, args.baseline_db5) if n == 5 else (args.db, args.baseline_db)
-        res = child(n, db, corpus, bdb, args.repeat, args.skip_baseline)
+        res = child(n, db, corpus, bdb, args.repeat, args.skip_baseline, args.torch_threads)
         print("RESULT " + json.dumps(res), flush=True)
         return 0
 
@@ -173,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
                "--corpus", str(args.corpus), "--repeat", str(args.repeat)]
         if args.skip_baseline:
             cmd.append("--skip-baseline")
+        if args.torch_threads:
+            cmd += ["--torch-threads", str(args.torch_threads)]
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=3600)
         line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
         if proc.returncode != 0 or line is None:
@@ -183,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {n} policies: search p95 {res['search_ms']['p95']:.1f} ms, ask p95 {res['ask_ms']['p95']:.1f} ms",
               flush=True)
 
+    results = merge_previous(args.name, "results", results, ("policies",))
+    results.sort(key=lambda r: r["policies"])
     rows = []
     for r in results:
         label = f"{r['policies']} ({r['indexed_chunks']:,} chunks)"
@@ -195,9 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table(["policies", "operation", "n", "mean ms", "p50 ms", "p95 ms", "p99 ms", "max ms"], rows))
 
     print()
-    print(table(["policies", "open retriever s", "first search s", "abstained", "peak RSS MB (ours)",
+    print(table(["policies", "torch threads", "open retriever s", "first search s", "abstained", "peak RSS MB (ours)",
                  "peak RSS MB (+baseline)", "index MB", "baseline MB", "load 1m"],
-                [[r["policies"], r["retriever_open_s"], r["first_search_s"], f"{r['ask_abstained']}/{r['questions']}",
+                [[r["policies"], r["torch_threads"], r["retriever_open_s"], r["first_search_s"], f"{r['ask_abstained']}/{r['questions']}",
                   r["peak_rss_mb_ours"], r["peak_rss_mb_process"], r["db_mb"], r.get("baseline_db_mb"),
                   r["load"]["load_before"][0]] for r in results], digits=2))
 
@@ -212,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     if targets:
         print("\nTargets")
         print(table(["target", "threshold", "measured ms", "verdict"], targets))
-    write_results("query_bench", {"results": results, "targets": [dict(zip(["target", "threshold", "measured_ms",
+    write_results(args.name, {"results": results, "targets": [dict(zip(["target", "threshold", "measured_ms",
                                                                              "verdict"], t)) for t in targets]})
     return 0
 

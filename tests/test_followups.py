@@ -98,9 +98,10 @@ def test_explicit_policy_beats_the_carried_one(assistant):
 
 def test_a_new_standalone_question_is_not_scoped_by_the_session(assistant):
     assistant.ask(FIRST, policy="alipartnership", session_id="s1")
-    answer = assistant.ask("which of these companies use google analytics?", session_id="s1")
-    assert answer.standalone_question == "which of these companies use google analytics?"
-    assert len(cited_policies(answer)) >= 2
+    question = "which companies send my data to the US or China?"
+    answer = assistant.ask(question, session_id="s1")
+    assert answer.standalone_question == question
+    assert {"alibaba", "aliexpress"} <= cited_policies(answer)
 
 
 def test_turns_are_recorded_and_clear_forgets_them(assistant):
