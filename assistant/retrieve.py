@@ -36,6 +36,7 @@ class Retriever:
         self.lexical = LexicalIndex.build([])
         self.sources: dict[str, str] = {}
         self.idf = IdfTable([])
+        self._columns: dict[str, np.ndarray] = {}
         self.refresh(force=True)
 
     def refresh(self, force: bool = False) -> None:
@@ -55,6 +56,11 @@ class Retriever:
             lexical = LexicalIndex.load_or_build(chunks, self.cache_dir)
             self.policies, self.gens, self.lexical = policies, gens, lexical
             self.sources, self.idf = sources, IdfTable(chunks)
+            self._columns = {
+                "policy": np.array([c.policy for c in lexical.chunks], dtype=object),
+                "current": np.array([c.current for c in lexical.chunks], dtype=bool),
+                "version": np.array([c.version or "" for c in lexical.chunks], dtype=object),
+            }
 
     def check_policy(self, policy_id: str) -> None:
         if policy_id not in self.policies:
@@ -90,7 +96,7 @@ class Retriever:
         if vector is None:
             vector = self.embedder.embed_query(query)
         dense = self.store.query_chunks(vector, CANDIDATES, where)
-        allowed = np.array([self._allowed(c, set(policies), scope) for c in self.lexical.chunks], dtype=bool)
+        allowed = self._allowed_mask(policies, scope)
         lexical = self.lexical.ranked(query, allowed, CANDIDATES)
         by_id = {c.id: c for c, _ in dense} | {c.id: c for c, _ in lexical}
         dense_sim = {c.id: s for c, s in dense}
@@ -112,7 +118,8 @@ class Retriever:
         version_filter = {"current": True} if scope.version is None else {"version": scope.version}
         return {"$and": [gen_filter, version_filter]}
 
-    def _allowed(self, chunk, policies: set[str], scope: Scope) -> bool:
-        if chunk.policy not in policies:
-            return False
-        return chunk.current if scope.version is None else chunk.version == scope.version
+    def _allowed_mask(self, policies: list[str], scope: Scope) -> np.ndarray:
+        """Which lexical-index chunks are inside ``scope`` (vectorised: this runs per query)."""
+        columns = self._columns
+        mask = np.isin(columns["policy"], policies)
+        return mask & (columns["current"] if scope.version is None else columns["version"] == scope.version)
