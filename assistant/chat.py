@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from collections.abc import Iterator
 
 from assistant.answer import INJECTION_TEXT, abstention_text, citations_for, compose
@@ -85,12 +86,13 @@ class Assistant:
         rw = self._rewrite(question, session)
         titles = {pid: p.title for pid, p in policies.items()}
         base = Answer(text="", question=question, standalone_question=rw.standalone, mode="extractive")
-        if is_injection(question):
-            base.text, base.abstained = INJECTION_TEXT, True
+        if is_injection(question) or is_injection(rw.standalone):
+            base.text, base.abstained, base.refused = INJECTION_TEXT, True, True
             base.timings["total_ms"] = _ms(started)
             return base, None, titles
         scope = self._scope(rw, policy, policies)
         base.policies = list(scope.policies or ())
+        base.versions = scope.versions
         topic = topic_of(rw.standalone, policies, scope.policies)
         vector = self.embedder.embed_query(topic)
         t_retrieve = time.perf_counter()
@@ -165,18 +167,16 @@ class Assistant:
     def _generated_answer(self, extractive: Answer, generated) -> Answer:
         if not generated.citations:
             titles = [self.retriever.policies[p].title for p in extractive.policies] or ["policy"]
-            return Answer(abstention_text(titles[:1] if len(titles) == 1 else titles), [], True,
-                          extractive.question, extractive.standalone_question, extractive.policies,
-                          extractive.timings, "llm")
-        return Answer(generated.text, generated.citations, False, extractive.question,
-                      extractive.standalone_question, extractive.policies, extractive.timings, "llm")
+            return replace(extractive, text=abstention_text(titles), citations=[], abstained=True, mode="llm")
+        return replace(extractive, text=generated.text, citations=generated.citations, abstained=False,
+                       mode="llm")
 
     def _remember(self, session_id: str | None, answer: Answer) -> None:
-        if not session_id:
-            return
+        if not session_id or answer.refused:
+            return  # a refused injection must not leak into the next turn's rewrite
         session = self.sessions.get(session_id)
         session.turns.append(Turn(answer.question, answer.standalone_question,
-                                  tuple(answer.policies) or None, (None,), answer.text))
+                                  tuple(answer.policies) or None, answer.versions, answer.text))
 
 
 def _word_tokens(text: str) -> Iterator[tuple[str, str]]:

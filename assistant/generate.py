@@ -57,7 +57,8 @@ def chat_model_from_env():
         from langchain_ollama import ChatOllama
 
         return ChatOllama(model=model or "llama3.1", temperature=0,
-                          base_url=os.environ.get("OLLAMA_HOST") or None)
+                          base_url=os.environ.get("OLLAMA_HOST") or None,
+                          client_kwargs={"timeout": timeout})
     raise ValueError(f"POLICYCHAT_LLM must be openai:MODEL or ollama:MODEL, not {spec!r}")
 
 

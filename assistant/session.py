@@ -15,7 +15,7 @@ MAX_SESSIONS = 2000
 SESSION_TTL = 3600.0
 FOLLOW_UP_START = re.compile(r"(?i)^\s*(and|also|plus|what about|how about|and what about|what if|then|so)\b")
 SWITCH_RE = re.compile(r"(?i)^\s*(and\s+)?(what|how)\s+about\b|^\s*and\s+(for|in|at|with)?\s*\w+\s*\??\s*$")
-PRONOUN_RE = re.compile(r"(?i)\b(they|them|their|theirs|it|its|that|those|these|this one|there|he|she)\b")
+PRONOUN_RE = re.compile(r"(?i)\b(they|them|their|theirs|it|its|that|this one|there|he|she)\b")
 
 
 @dataclass

@@ -125,10 +125,6 @@ def test_follow_up_about_the_old_version_stays_on_it_when_the_words_say_so(assis
     assert "cookies" in quotes(follow)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="Assistant._remember records every Turn with versions=(None,) instead of the "
-                   "versions the turn searched, so a follow-up that does not repeat '2018'/'old' "
-                   "silently switches to the current alibaba version")
 def test_follow_up_carries_the_version_of_the_conversation(assistant):
     first = assistant.ask("in the 2018 version of alibaba's policy what did it say about minors?", session_id="v")
     assert {c.version for c in first.citations} == {"2018-05-25"}

@@ -321,10 +321,6 @@ def test_invalid_spec_is_a_value_error(llm_env, spec):
         chat_model_from_env()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="ui.context.AppContext.assistant builds Assistant(..., chat_model_from_env()) "
-                   "without llm_timeout, so the Generator always gives up after 20 s whatever "
-                   "POLICYCHAT_LLM_TIMEOUT says (and the variable never reaches ChatOllama at all)")
 def test_configured_timeout_governs_the_fallback(llm_env, corpus_db, embedder):
     from ui.context import AppContext
 

@@ -76,4 +76,7 @@ class AppContext:
         from assistant.chat import Assistant
         from assistant.generate import chat_model_from_env
 
-        return Assistant(self.retriever, self.embedder, chat_model_from_env())
+        from assistant.generate import DEFAULT_TIMEOUT
+
+        timeout = float(os.environ.get("POLICYCHAT_LLM_TIMEOUT", DEFAULT_TIMEOUT))
+        return Assistant(self.retriever, self.embedder, chat_model_from_env(), llm_timeout=timeout)
