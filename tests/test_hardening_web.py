@@ -96,8 +96,8 @@ def test_chat_renders_every_payload_as_inert_text(payload):
     for node in tree.body.traverse(include_text=False):
         assert node.tag in ALLOWED_TAGS, node.tag
         attrs = node.attributes
-        assert set(attrs) <= ALLOWED_ATTRS, attrs
-        assert not any(k.startswith("on") or "javascript:" in (v or "").lower() for k, v in attrs.items())
+        assert set(attrs) <= ALLOWED_ATTRS, attrs      # no on*, href, src, style: a payload in
+        assert not any(k.startswith("on") for k in attrs)   # data-policy is inert text
     text = tree.body.text(separator="")
     assert text.count(payload) >= 7, text      # question, answer, title, section, quote, context, error...
     # Markdown and LaTeX cannot re-interpret it either: their syntax characters are entities.
