@@ -249,7 +249,9 @@ def assert_prompt_keeps_policy_text_inside_sources(messages, sources: list[Citat
     assert len(lines) == len(sources)
     for i, (line, c) in enumerate(zip(lines, sources), 1):
         assert line.startswith(f"[{i}] (")
-        assert line.endswith(" ".join(c.quote.split()).replace("<", "‹").replace(">", "›"))
+        quote = " ".join(c.quote.split()).replace("<", "‹").replace(">", "›")
+        # the quote verbatim, or with its own "[n]" shown as "(n)" (the fix for the xfail below)
+        assert line.endswith(quote) or line.endswith(re.sub(r"\[(\d{1,3})\]", r"(\1)", quote)), line
 
 
 def test_planted_text_goes_to_the_model_only_as_data_inside_sources(planted):
