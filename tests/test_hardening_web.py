@@ -8,7 +8,7 @@
   Access-Control-Allow-Origin); ``*`` opens the API to everyone on purpose.
 * Rate limiting: a burst from one client gets 429 while another client is still served, in the
   API and in the chat; X-Forwarded-For is not trusted by the app itself, only resolved by
-  uvicorn for a trusted proxy (127.0.0.1 by default, as ``policychat serve`` runs it).
+  uvicorn for a trusted proxy (FORWARDED_ALLOW_IPS, 127.0.0.1 and ::1 by default).
 * Security headers on /widget.js, every /api/* answer (errors too) and /healthz.
 
 In a real chromium (tests/test_browser.py): question, quote, context and answer markup shown as
@@ -235,7 +235,8 @@ def test_a_burst_from_one_client_does_not_starve_another(ctx, tmp_path):
 def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket(ctx, tmp_path):
     from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-    # What `policychat serve` runs: uvicorn with proxy_headers=True, trusting 127.0.0.1 by default.
+    # What `policychat serve` runs: uvicorn with proxy_headers=True, trusting FORWARDED_ALLOW_IPS
+    # (127.0.0.1,::1 by default).
     app = ProxyHeadersMiddleware(make_app(ctx, tmp_path, rate_capacity=2, rate_period=3600),
                                  trusted_hosts="127.0.0.1")
     proxy = TestClient(app, client=("127.0.0.1", 6000))

@@ -6,6 +6,8 @@ ends that process with status 75 at the named point of Store.replace_policy.
 """
 from __future__ import annotations
 
+import os
+
 import shutil
 from pathlib import Path
 
@@ -175,6 +177,45 @@ def test_editing_one_file_reembeds_only_that_policy(small_index, embedder):
 
 
 # --- crash safety ----------------------------------------------------------------------------
+# The store's own protocol (add the new generation, flip the manifest, delete the old one) is
+# what protects a Chroma *server*; these two tests drive the Indexer directly, without the
+# embedded-mode snapshot that `policychat index` adds on top (tested further below).
+UNGUARDED_INDEX = (
+    "import sys; from index.embed import Embedder; from index.pipeline import Indexer; "
+    "from index.store import Store; "
+    "Indexer(Store.open(sys.argv[1]), Embedder).run([__import__('pathlib').Path(sys.argv[2])])"
+)
+
+
+def run_indexer_unguarded(db, corpus, fault: str):
+    import subprocess
+    import sys as _sys
+
+    from conftest import ROOT
+
+    return subprocess.run([_sys.executable, "-c", UNGUARDED_INDEX, str(db), str(corpus)], capture_output=True,
+                          text=True, cwd=ROOT, timeout=600, env={**os.environ, "POLICYCHAT_FAULT": fault})
+
+
+def test_cli_crash_at_any_point_rolls_back_to_the_previous_index(small_index, embedder):
+    small_corpus, db = small_index
+    old_gen = fresh_store(db).generations()["podpartner"]
+    path = edit_podpartner(small_corpus)
+    for fault in ("after_add", "after_flip"):
+        proc = run_cli("index", "--db", str(db), "--quiet", str(small_corpus), env={"POLICYCHAT_FAULT": fault})
+        assert proc.returncode == 75, proc.stderr
+        store = fresh_store(db)
+        assert store.generations()["podpartner"] == old_gen
+        assert raw_chunks(store, gen=gen_of(path)) == []
+        hits = visible(store, embedder, "podpartner")
+        assert any(OLD_SENTENCE in h.chunk.text for h in hits)
+    proc = run_cli("index", "--db", str(db), "--quiet", str(small_corpus))
+    assert proc.returncode == 0, proc.stderr
+    store = fresh_store(db)
+    assert store.generations()["podpartner"] == gen_of(path)
+    assert any(NEW_SENTENCE in h.chunk.text for h in visible(store, embedder, "podpartner"))
+
+
 def test_crash_after_adding_new_chunks_keeps_the_old_index(small_index, embedder):
     small_corpus, db = small_index
     store = fresh_store(db)
@@ -182,7 +223,7 @@ def test_crash_after_adding_new_chunks_keeps_the_old_index(small_index, embedder
     path = edit_podpartner(small_corpus)
     new_gen = gen_of(path)
 
-    proc = run_cli("index", "--db", str(db), "--quiet", str(small_corpus), env={"POLICYCHAT_FAULT": "after_add"})
+    proc = run_indexer_unguarded(db, small_corpus, "after_add")
     assert proc.returncode == 75, proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
 
@@ -218,7 +259,7 @@ def test_crash_after_the_flip_serves_the_new_text_and_cleans_up_next_run(small_i
     path = edit_podpartner(small_corpus)
     new_gen = gen_of(path)
 
-    proc = run_cli("index", "--db", str(db), "--quiet", str(small_corpus), env={"POLICYCHAT_FAULT": "after_flip"})
+    proc = run_indexer_unguarded(db, small_corpus, "after_flip")
     assert proc.returncode == 75, proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
 
