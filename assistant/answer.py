@@ -16,6 +16,8 @@ _MD = re.compile(r"\*\*|__|(?<!\w)_(?=\S)|(?<=\S)_(?!\w)|\\(?=[_*])|^#{1,6}\s+")
 def display_text(quote: str) -> str:
     """A quote as prose: no list bullets or markdown marks, whitespace collapsed, final stop."""
     text = " ".join(_MD.sub("", _BULLET.sub("", quote.strip())).split())
+    # A policy's own "[n]" must not read as one of our citation markers.
+    text = re.sub(r"\[(\d{1,3})\]", r"(\1)", text)
     text = text.rstrip(" ;,")
     if text and text[-1] not in ".!?:)”\"":
         text += "."

@@ -30,6 +30,15 @@ Rules:
 - Never invent facts, names, numbers or sources."""
 
 
+_PROMPT_PLAIN = " ".join(MARKER_RE.sub("", SYSTEM_PROMPT).split()).lower()
+
+
+def _echoes_prompt(sentence: str) -> bool:
+    """A sentence lifted from our own instructions (a model leaking its prompt)."""
+    plain = " ".join(MARKER_RE.sub("", sentence).split()).strip(" .-").lower()
+    return len(plain) > 20 and plain in _PROMPT_PLAIN
+
+
 @dataclass
 class Generated:
     text: str
@@ -67,7 +76,7 @@ def build_messages(question: str, sources: list[Citation], titles: dict[str, str
 
     lines = []
     for i, c in enumerate(sources, 1):
-        quote = " ".join(c.quote.split()).replace("<", "‹").replace(">", "›")
+        quote = MARKER_RE.sub(r"(\1)", " ".join(c.quote.split())).replace("<", "‹").replace(">", "›")
         lines.append(f"[{i}] ({titles.get(c.policy, c.policy)} — {c.section}) {quote}")
     safe_q = question.replace("<", "‹").replace(">", "›")
     user = f"<sources>\n" + "\n".join(lines) + f"\n</sources>\n<question>{safe_q}</question>"
@@ -81,6 +90,9 @@ def check_citations(text: str, sources: list[Citation]) -> Generated:
         if not sentence:
             continue
         numbers = [int(n) for n in MARKER_RE.findall(sentence)]
+        if numbers and _echoes_prompt(sentence):
+            flagged.append(sentence)
+            continue
         valid = [n for n in numbers if 1 <= n <= len(sources)]
         if numbers and len(valid) < len(numbers):
             flagged.append(sentence)

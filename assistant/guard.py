@@ -16,6 +16,9 @@ INJECTION_PATTERNS = [
     r"</?(context|system|sources?|instructions?)>",
     r"\bnew instructions\b|\binstructions from\b|\bauthori[sz]ed me\b|\balways (append|add|say|end)\b",
     r"\b(append|sign every|end with the code|end every)\b",
+    # Forged citations: the question pretends to quote our sources.
+    r"^\s*\[\d{1,3}\]|\baccording to (the )?(sources?|citations?)\s*\[?\d{1,3}\]?"
+    r"|\b(sources?|citations?)\s*\[?\d{1,3}\]?\s*(says|said|states|stated|confirms)\b",
 ]
 _INJECTION = re.compile("|".join(f"(?:{p})" for p in INJECTION_PATTERNS), re.I | re.S)
 

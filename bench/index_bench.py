@@ -162,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS300,
                     help=f"300-policy synthetic corpus, generated when missing (default {DEFAULT_CORPUS300})")
     ap.add_argument("--skip-baseline", action="store_true", help="only our indexer")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per row, alternating ours/baseline; the table "
+                    "shows the fastest (default 1; the 300-policy build takes ≈ 10–20 min per run)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per row before giving up (1800)")
     ap.add_argument("--_row", choices=["ours", "baseline"], help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -177,20 +179,28 @@ def main(argv: list[str] | None = None) -> int:
         ours_db = tmp / "ours5" if n == 5 else args.db
         base_db = tmp / "baseline5" if n == 5 else args.baseline_db
         systems = [("ours", ours_db)] + ([] if args.skip_baseline else [("baseline", base_db)])
-        for system, db in systems:
-            print(f"indexing {n} policies ({chars:,} chars) with {system} → {db} …", flush=True)
-            row = derive(run_row(system, corpus, db, args.timeout), chars, files)
-            print(f"  {row['chunks']:,} chunks in {row['index_s']:.1f}s ({row['chunks_per_s']:.1f} chunks/s), "
-                  f"peak RSS {row['peak_rss_mb']:.0f} MB", flush=True)
-            rows.append(row)
+        runs: dict[str, list[dict]] = {s: [] for s, _ in systems}
+        for attempt in range(args.repeat):
+            for system, db in systems:   # alternating, so both see the same background load
+                print(f"indexing {n} policies ({chars:,} chars) with {system} → {db} "
+                      f"(run {attempt + 1}/{args.repeat}) …", flush=True)
+                row = derive(run_row(system, corpus, db, args.timeout), chars, files)
+                print(f"  {row['chunks']:,} chunks in {row['index_s']:.1f}s ({row['chunks_per_s']:.1f} chunks/s), "
+                      f"CPU {row['cpu_s']:.0f}s, peak RSS {row['peak_rss_mb']:.0f} MB", flush=True)
+                runs[system].append(row)
+        for system, got in runs.items():
+            best = dict(min(got, key=lambda r: r["index_s"]))   # best of N: least disturbed by other load
+            best["runs"] = len(got)
+            best["index_s_all"] = [round(r["index_s"], 1) for r in got]
+            rows.append(best)
     fresh_dir(tmp)
     rows = merge_previous("index_bench", "rows", rows, ("policies", "system"))
     rows.sort(key=lambda r: (r["policies"], r["system"] != "ours"))
 
-    headers = ["policies", "system", "source chars", "chunks", "units", "texts embedded", "index s", "CPU s",
+    headers = ["policies", "system", "runs", "source chars", "chunks", "units", "texts embedded", "index s", "CPU s",
                "chunks/s", "ms/chunk", "ms/1k chars", "embed share", "peak RSS MB", "db MB", "load 1m"]
     print()
-    print(table(headers, [[r["policies"], r["system"], r["source_chars"], r["chunks"], r["units"],
+    print(table(headers, [[r["policies"], r["system"], r.get("runs", 1), r["source_chars"], r["chunks"], r["units"],
                            r["embedded_texts"], r["index_s"], r.get("cpu_s"), r["chunks_per_s"], r["ms_per_chunk"],
                            r["ms_per_1k_chars"], f"{100 * r['embed_share']:.0f}%", r["peak_rss_mb"],
                            r["db_mb"], r["load"]["load_before"][0]] for r in rows]))

@@ -129,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nTop {args.top} by own time")
     print(table(["function", "calls", "own s", "cum s"], [[r["function"], r["calls"], r["own_s"], r["cum_s"]]
                                                          for r in own], digits=3))
-    write_results(f"profile_ask_{args.policies}", {"policies": len(known), "asks": len(asks),
+    suffix = f"_torch{args.torch_threads}" if args.torch_threads else ""
+    write_results(f"profile_ask_{args.policies}{suffix}", {"policies": len(known), "asks": len(asks),
                                                    "ms_per_ask_profiled": 1000 * wall / len(asks),
                                                    "torch_threads": args.torch_threads,
                                                    "stages": stages, "top_cumulative": cum, "top_own": own})

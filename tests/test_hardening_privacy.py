@@ -195,10 +195,6 @@ def test_chat_logs_name_no_question_and_no_address(ctx, tmp_path):
     assert_private(lines)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="ui/server.py serve() runs uvicorn.run(..., log_level='info') with uvicorn's access log "
-                   "on (its default), which writes every client's address at INFO: "
-                   "'127.0.0.77:PORT - \"POST /api/ask HTTP/1.1\" 200'")
 def test_serve_logs_no_client_address(ctx, tmp_path, monkeypatch):
     import httpx
     import uvicorn

@@ -291,10 +291,6 @@ def test_any_json_body_gets_an_answer_or_a_clear_4xx(client, sources, question, 
 LONE_SURROGATES = ["cookies \ud800 data?", "\udfff\ud800 do you sell my data?", "how long\udc80 do you keep it?"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="normalize_question keeps lone surrogates (U+D800-U+DFFF; JSON '\\ud800' escapes, "
-                   "or undecodable argv bytes via surrogateescape); the embedder's tokenizer then raises "
-                   "TypeError, so Assistant.ask raises and /api/ask answers 500 (the stream an error event)")
 def test_lone_surrogates_are_cleaned_not_a_crash(assistant, client, sources):
     for question in LONE_SURROGATES:
         try:

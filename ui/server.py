@@ -172,7 +172,9 @@ def serve(ctx, host: str = "127.0.0.1", port: int = 7860, workers: int = 1) -> i
         if ctx.chroma_url:
             os.environ["CHROMA_HOST"] = ctx.chroma_url
         uvicorn.run("ui.server:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    log_level="info", proxy_headers=True)
+                    log_level="info", proxy_headers=True, access_log=False)
     else:
-        uvicorn.run(create_app(ctx, settings), host=host, port=port, log_level="info", proxy_headers=True)
+        # No access log: it would record every client's IP address.
+        uvicorn.run(create_app(ctx, settings), host=host, port=port, log_level="info", proxy_headers=True,
+                    access_log=False)
     return 0
