@@ -15,6 +15,7 @@ from index.records import Policy
 from index.store import Store
 
 CANDIDATES = 30
+OVERFETCH = 4
 REFRESH_SECONDS = 5.0
 
 
@@ -92,10 +93,10 @@ class Retriever:
         gens = [self.gens[p] for p in policies if p in self.gens]
         if not gens:
             return []
-        where = self._where(gens, scope)
         if vector is None:
             vector = self.embedder.embed_query(query)
-        dense = self.store.query_chunks(vector, CANDIDATES, where)
+        dense = self._dense(lambda n, where: self.store.query_chunks(vector, n, where),
+                            lambda row: row[0], policies, gens, scope, CANDIDATES)
         allowed = self._allowed_mask(policies, scope)
         lexical = self.lexical.ranked(query, allowed, CANDIDATES)
         by_id = {c.id: c for c, _ in dense} | {c.id: c for c, _ in lexical}
@@ -111,12 +112,35 @@ class Retriever:
         """Nearest citation units within ``scope`` (dense only): (unit, chunk header, similarity)."""
         policies = list(scope.policies) if scope.policies else list(self.policies)
         gens = [self.gens[p] for p in policies if p in self.gens]
-        return self.store.query_units(vector, k, self._where(gens, scope)) if gens else []
+        if not gens:
+            return []
+        return self._dense(lambda n, where: self.store.query_units(vector, n, where),
+                           lambda row: row[1], policies, gens, scope, k)
 
-    def _where(self, gens: list[str], scope: Scope) -> dict:
-        gen_filter = {"gen": {"$in": gens}}
-        version_filter = {"current": True} if scope.version is None else {"version": scope.version}
-        return {"$and": [gen_filter, version_filter]}
+    def _dense(self, query, chunk_of, policies: list[str], gens: list[str], scope: Scope, k: int) -> list:
+        """Nearest rows within scope. One policy: a selective equality filter. Many: an
+        unfiltered query post-filtered here, since Chroma's broad filters ($in over hundreds
+        of generations, current == True) cost tens of milliseconds at a few hundred policies."""
+        if len(policies) == 1:
+            return query(k, self._where_one(policies[0], gens[0], scope))
+        active = set(gens)
+
+        def inside(row) -> bool:
+            chunk = chunk_of(row)
+            return (chunk.policy in policies and self.gens.get(chunk.policy) in active
+                    and (chunk.current if scope.version is None else chunk.version == scope.version))
+
+        rows = [r for r in query(k * OVERFETCH, None) if inside(r)]
+        if len(rows) >= k:
+            return rows[:k]
+        version = {"current": True} if scope.version is None else {"version": scope.version}
+        return query(k, {"$and": [{"gen": {"$in": gens}}, version]})
+
+    def _where_one(self, policy_id: str, gen: str, scope: Scope) -> dict:
+        policy = self.policies[policy_id]
+        if len(policy.versions) < 2:
+            return {"gen": gen}
+        return {"$and": [{"gen": gen}, {"version": self.version_label(policy_id, scope.version) or ""}]}
 
     def _allowed_mask(self, policies: list[str], scope: Scope) -> np.ndarray:
         """Which lexical-index chunks are inside ``scope`` (vectorised: this runs per query)."""

@@ -173,13 +173,13 @@ class Store:
         return [StoredChunk(_chunk_from(cid, doc, meta), meta["gen"])
                 for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])]
 
-    def query_chunks(self, vector: np.ndarray, k: int, where: dict) -> list[tuple[Chunk, float]]:
+    def query_chunks(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[Chunk, float]]:
         got = self.chunks.query(query_embeddings=[vector.tolist()], n_results=k, where=where,
                                 include=["documents", "metadatas", "distances"])
         return [(_chunk_from(cid, doc, meta), 1.0 - dist) for cid, doc, meta, dist in
                 zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
 
-    def query_units(self, vector: np.ndarray, k: int, where: dict) -> list[tuple[Unit, Chunk, float]]:
+    def query_units(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[Unit, Chunk, float]]:
         """Nearest citation units; each with a header-only Chunk (policy, section, version)."""
         got = self.units.query(query_embeddings=[vector.tolist()], n_results=k, where=where,
                                include=["documents", "metadatas", "distances"])
