@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,42 @@ def run_cli(*args: str, env: dict | None = None, timeout: int = 300) -> subproce
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "ui.cli", *args], capture_output=True, text=True,
                           cwd=ROOT, env=full_env, timeout=timeout)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ChromaServer:
+    """`chroma run` on a loopback port, restartable on the same data path."""
+
+    def __init__(self, path: Path, port: int):
+        self.path, self.port, self.proc = path, port, None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        chroma = Path(sys.executable).with_name("chroma")
+        self.proc = subprocess.Popen([str(chroma), "run", "--path", str(self.path), "--host", "127.0.0.1",
+                                      "--port", str(self.port)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("chroma server exited on start")
+                time.sleep(0.2)
+        raise RuntimeError("chroma server did not start")
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(timeout=60)
+            self.proc = None

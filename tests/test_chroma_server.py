@@ -3,10 +3,6 @@ embedded store, and an outage is reported clearly and recovered from without a r
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,48 +10,11 @@ import pytest
 from index.config import BUNDLED_CORPUS
 from index.pipeline import Indexer
 from index.store import Store, StoreUnavailable, open_client
-from conftest import run_cli
+from conftest import ChromaServer, free_port, run_cli
 
 SMALL = ["alipartnership.txt", "podpartner.txt"]
 QUESTIONS = [("who receives my payment data?", "alipartnership"), ("how do I delete my account?", "podpartner"),
              ("do you use cookies?", None)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ChromaServer:
-    """`chroma run` on a loopback port, restartable on the same data path."""
-
-    def __init__(self, path: Path, port: int):
-        self.path, self.port, self.proc = path, port, None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        chroma = Path(sys.executable).with_name("chroma")
-        self.proc = subprocess.Popen([str(chroma), "run", "--path", str(self.path), "--host", "127.0.0.1",
-                                      "--port", str(self.port)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("chroma server did not start")
-
-    def stop(self) -> None:
-        if self.proc:
-            self.proc.terminate()
-            self.proc.wait(timeout=30)
-            self.proc = None
 
 
 @pytest.fixture(scope="module")

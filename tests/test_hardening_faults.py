@@ -25,17 +25,14 @@ import json
 import logging
 import re
 import shutil
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
-import time
 import warnings
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
+from conftest import ChromaServer, free_port
 from fastapi.testclient import TestClient
 
 from index.config import BUNDLED_CORPUS
@@ -47,10 +44,6 @@ PAYMENT_Q, PAYMENT_P = "who receives my payment data?", "alipartnership"
 REPLY = "Stripe processes payments [1]."
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def events_of(text: str) -> list[tuple[str, dict]]:
@@ -92,39 +85,6 @@ def app_for(context, tmp_path, feedback=None):
 
 
 # --- the Chroma server stopped mid-run ---------------------------------------------------------
-class ChromaServer:
-    """`chroma run` on a loopback port, restartable on the same data path."""
-
-    def __init__(self, path: Path, port: int):
-        self.path, self.port, self.proc = path, port, None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        chroma = Path(sys.executable).with_name("chroma")
-        self.proc = subprocess.Popen([str(chroma), "run", "--path", str(self.path), "--host", "127.0.0.1",
-                                      "--port", str(self.port)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("chroma server exited on start")
-                time.sleep(0.2)
-        raise RuntimeError("chroma server did not start")
-
-    def stop(self) -> None:
-        if self.proc:
-            self.proc.terminate()
-            self.proc.wait(timeout=60)
-            self.proc = None
-
-
 @pytest.fixture(scope="module")
 def chroma(tmp_path_factory, embedder):
     from index.pipeline import Indexer

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from index import env as _env  # noqa: F401
 
-from assistant.question import MAX_QUESTION_CHARS, InvalidQuestion, normalize_question  # noqa: E402
+from assistant.question import MAX_QUESTION_CHARS, InvalidQuestion, normalize_question  # noqa: E402,F401 (re-exported)
 
 
 class UserError(Exception):
