@@ -161,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"300-policy baseline index, kept (default {DEFAULT_BASELINE300})")
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS300,
                     help=f"300-policy synthetic corpus, generated when missing (default {DEFAULT_CORPUS300})")
-    ap.add_argument("--skip-baseline", action="store_true", help="only our indexer")
+    ap.add_argument("--systems", nargs="+", choices=["ours", "baseline"], default=["ours", "baseline"],
+                    help="which indexers to measure (default: ours baseline)")
+    ap.add_argument("--skip-baseline", action="store_true", help="only our indexer (= --systems ours)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per row, alternating ours/baseline; the table "
                     "shows the fastest (default 1; the 300-policy build takes ≈ 10–20 min per run)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per row before giving up (1800)")
@@ -178,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         files, chars = corpus_chars(corpus)
         ours_db = tmp / "ours5" if n == 5 else args.db
         base_db = tmp / "baseline5" if n == 5 else args.baseline_db
-        systems = [("ours", ours_db)] + ([] if args.skip_baseline else [("baseline", base_db)])
+        wanted = ["ours"] if args.skip_baseline else args.systems
+        systems = [(s, db) for s, db in (("ours", ours_db), ("baseline", base_db)) if s in wanted]
         runs: dict[str, list[dict]] = {s: [] for s, _ in systems}
         for attempt in range(args.repeat):
             for system, db in systems:   # alternating, so both see the same background load
