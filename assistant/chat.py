@@ -10,7 +10,7 @@ from dataclasses import replace
 from collections.abc import Iterator
 
 from assistant.answer import INJECTION_TEXT, abstention_text, citations_for, compose
-from assistant.evidence import expand_list_intros, score_units, select, support
+from assistant.evidence import expand_list_intros, of_required_type, score_units, select, support
 from assistant.generate import GenerationFailed, Generator, check_citations
 from assistant.guard import is_injection
 from assistant.question import normalize_question
@@ -146,7 +146,8 @@ class Assistant:
         for version in scope.versions:
             hits.extend(self.retriever.search(question, Scope((pid,), version), CHUNKS_PER_SEARCH, vector))
             nearest.extend(self.retriever.search_units(Scope((pid,), version), NEAREST_UNITS, vector))
-        scored = score_units(question, vector, hits, self.retriever.store, self.retriever.idf, nearest)
+        scored = of_required_type(question, score_units(question, vector, hits, self.retriever.store,
+                                                         self.retriever.idf, nearest))
         return pid, expand_list_intros(select(scored), self.retriever.store)
 
     def _cross(self, question: str, vector, scope: Route):
@@ -160,7 +161,8 @@ class Assistant:
         for pid in candidates:
             hits = self.retriever.search(question, Scope((pid,)), 4, vector)
             nearest = self.retriever.search_units(Scope((pid,)), NEAREST_UNITS, vector)
-            scored = score_units(question, vector, hits, self.retriever.store, self.retriever.idf, nearest)
+            scored = of_required_type(question, score_units(question, vector, hits, self.retriever.store,
+                                                             self.retriever.idf, nearest))
             out.append((pid, select(scored, CROSS_UNITS, within=0.03)))
         return out
 

@@ -6,13 +6,14 @@ the question's distinctive vocabulary it contains (IDF-weighted), and by its chu
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.lexicon import answer_type_bonus, synonym_map
+from assistant.lexicon import answer_type_bonus, required_answer_type, synonym_map
 from assistant.records import Hit
-from assistant.terms import content_terms
+from assistant.terms import content_terms, term_pairs
 from index.records import Chunk, Unit
 
 UNIT_CANDIDATES = 24
@@ -23,6 +24,7 @@ KEEP_WITHIN = 0.10      # further units must score within this of the best one
 SYNONYM_CREDIT = 0.7
 SHORT_UNIT_WORDS = 6
 SHORT_UNIT_PENALTY = 0.05  # a bare noun phrase ("Your payment details") rarely answers
+PHRASE_WEIGHT = 0.08       # the question's word pairs side by side: names such as "Google Analytics"
 
 
 @dataclass
@@ -65,12 +67,30 @@ def lexical_overlap(question_terms: list[str], text: str, idf: IdfTable) -> floa
     return found / total if total else 0.0
 
 
+def question_pairs(question: str) -> set[tuple[str, str]]:
+    """Adjacent pairs of the question's meaningful (non-generic) words."""
+    meaningful = set(content_terms(question))
+    return {p for p in term_pairs(question, drop_generic=False) if p[0] in meaningful and p[1] in meaningful}
+
+
+def phrase_overlap(pairs: set[tuple[str, str]], text: str, idf: IdfTable) -> float:
+    """How distinctive the best of the question's word pairs that ``text`` has side by side
+    is, against the question's most distinctive pair (0..1)."""
+    if not pairs:
+        return 0.0
+    weight = {p: idf.idf(p[0]) + idf.idf(p[1]) for p in pairs}
+    found = pairs & term_pairs(text, drop_generic=False)
+    best = max(weight.values())
+    return max((weight[p] for p in found), default=0.0) / best if best else 0.0
+
+
 def score_units(question: str, vector: np.ndarray, hits: list[Hit], store, idf: IdfTable,
                 nearest_units: list | None = None) -> list[Evidence]:
     """Candidate units (those inside the retrieved chunks plus the nearest units overall), best first."""
     chunks = {h.chunk.id: h.chunk for h in hits}
     rank = {h.chunk.id: i for i, h in enumerate(hits)}
     terms = content_terms(question)
+    pairs = question_pairs(question)
     candidates = {}
     if chunks:
         for unit, header, dense in store.query_units(vector, UNIT_CANDIDATES, {"chunk_id": {"$in": list(chunks)}}):
@@ -82,12 +102,21 @@ def score_units(question: str, vector: np.ndarray, hits: list[Hit], store, idf: 
         lex = lexical_overlap(terms, f"{unit.text} {chunk.section}", idf)
         bonus = RANK_WEIGHT / (1 + rank[unit.chunk_id]) if unit.chunk_id in rank else 0.0
         typed = answer_type_bonus(question, unit.text)
-        score = dense + LEXICAL_WEIGHT * lex + bonus + typed
+        phrase = PHRASE_WEIGHT * phrase_overlap(pairs, unit.text, idf)
+        score = dense + LEXICAL_WEIGHT * lex + bonus + typed + phrase
         if not typed and len(unit.text.split()) < SHORT_UNIT_WORDS:
             score -= SHORT_UNIT_PENALTY  # a bare fragment rarely answers alone
         scored.append(Evidence(unit, chunk, score, dense, lex))
     scored.sort(key=lambda e: -e.score)
     return scored
+
+
+def of_required_type(question: str, scored: list[Evidence]) -> list[Evidence]:
+    """The candidates holding the kind of value the question asks for (a duration for "how
+    many years", an amount for "how much does it cost", a date for "when was it updated");
+    all of them when it asks for none. No such candidate means the policy does not say."""
+    pattern = required_answer_type(question)
+    return scored if pattern is None else [e for e in scored if pattern.search(e.unit.text)]
 
 
 def select(scored: list[Evidence], max_units: int | None = None, within: float | None = None) -> list[Evidence]:
@@ -104,12 +133,37 @@ def select(scored: list[Evidence], max_units: int | None = None, within: float |
 LIST_ITEMS = 4
 
 
+CONTACT_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|https?://|\bwww\.")
+
+
+def list_intro_of(unit: Unit, units: list[Unit]) -> Unit | None:
+    """The nearest earlier unit of the same chunk that ends in ":" (the list's intro), if any."""
+    earlier = [u for u in units if u.start < unit.start]
+    for candidate in reversed(earlier):
+        if candidate.text.rstrip().endswith(":"):
+            return candidate
+    return None
+
+
+def _contact_intro_above(ev: Evidence) -> bool:
+    """Whether the chunk text shows a list intro with an address above this unit (a cheap
+    test on text in hand, so the store is asked for the chunk's units only when it pays)."""
+    above = ev.chunk.text[:max(0, ev.unit.start - ev.chunk.start)]
+    intros = [line for line in above.splitlines() if line.rstrip().endswith(":")]
+    return bool(intros) and bool(CONTACT_RE.search(intros[-1]))
+
+
 def expand_list_intros(chosen: list[Evidence], store) -> list[Evidence]:
     """A list intro ("… the following categories:") is replaced by the items it introduces,
-    which are what answers; the intro alone would be a quote with no facts in it."""
+    which are what answers; the intro alone would be a quote with no facts in it. A chosen
+    item whose intro says where to send it ("email us at … and ask:") brings that intro: the
+    item is what to ask for, the intro is how."""
     out: list[Evidence] = []
     for ev in chosen:
         if not ev.unit.text.rstrip().endswith(":"):
+            intro = list_intro_of(ev.unit, store.units_in(ev.unit.chunk_id)) if _contact_intro_above(ev) else None
+            if intro is not None and CONTACT_RE.search(intro.text):
+                out.append(Evidence(intro, ev.chunk, ev.score, ev.dense, ev.lexical))
             out.append(ev)
             continue
         following = [u for u in store.units_in(ev.unit.chunk_id) if u.start > ev.unit.start][:LIST_ITEMS]

@@ -34,6 +34,9 @@ def synonym_map() -> dict[str, frozenset[str]]:
     return {k: frozenset(v - {k}) for k, v in out.items()}
 
 
+# Not \b: markdown italics ("_updated on May 24, 2018_") put a word character after the year.
+YEAR = r"(?<!\d)(19|20)\d{2}(?!\d)"
+
 ANSWER_TYPES = [
     # (what the question asks, what an answering passage contains)
     (re.compile(r"(?i)\bhow long\b|\bretain|\bretention\b|\bkeep\b.*\b(data|info)"),
@@ -41,13 +44,31 @@ ANSWER_TYPES = [
     (re.compile(r"(?i)\bcontact\b|\bemail\b|\breach\b|\bget in touch\b|\bphone\b|\bcall\b|\bwrite to\b"),
      re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|\(\d{2,3}\)\s*\d|\bcontact us\b")),
     (re.compile(r"(?i)\bwhen\b.*\b(updated|revised|effective|changed|take effect)\b|\blast updated\b"),
-     re.compile(r"(?i)\b(19|20)\d{2}\b")),
+     re.compile(YEAR)),
     (re.compile(r"(?i)\b(kid|kids|child|children|minor|minors|teen|\d{1,2}[ -]year[ -]old|under ?1[0-9]|age)\b"),
      re.compile(r"(?i)\b(minor|minors|child|children|age of|over 1[0-9]|under 1[0-9]|adults?|parent)")),
     (re.compile(r"(?i)\bhow (do|can) i\b|\bhow to\b"),
      re.compile(r"(?i)\b(you can|you may|please|by (sending|emailing|visiting|clicking)|contact|request)\b")),
 ]
 ANSWER_TYPE_BONUS = 0.08
+
+_NUMBER = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|thirty|sixty|ninety)"
+REQUIRED_ANSWER_TYPES = [
+    # Questions asking for a value of one kind: a passage without such a value cannot answer
+    # them, however close its topic ("how many years" + "we retain your data as long as ...").
+    (re.compile(r"(?i)\bhow many (years|months|weeks|days|hours)\b"),
+     re.compile(rf"(?i)\b{_NUMBER}\s*(\(\d+\)\s*)?(business |calendar |working )?(year|month|week|day|hour)s?\b")),
+    (re.compile(r"(?i)\bhow much\b.*\b(cost|costs|charge|charges|price|fee|fees)\b"),
+     re.compile(r"(?i)[$€£¥]\s?\d|\b\d+(\.\d+)?\s?(usd|eur|gbp|dollars?|euros?|pounds?)\b"
+                r"|\bfree of charge\b|\b(no|any) (fee|charge)s?\b|\ba fee\b")),
+    (re.compile(r"(?i)\bwhen\b.*\b(updated|revised|effective|take effect|took effect|came into effect)\b"),
+     re.compile(YEAR)),
+]
+
+
+def required_answer_type(question: str) -> re.Pattern | None:
+    """What a passage must contain to answer ``question`` (a duration, an amount, a date), if anything."""
+    return next((a for q, a in REQUIRED_ANSWER_TYPES if q.search(question)), None)
 
 
 def answer_type_bonus(question: str, unit_text: str) -> float:

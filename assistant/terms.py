@@ -34,14 +34,23 @@ def stem(word: str) -> str:
     return st.stemWord(word) if st else word
 
 
-def content_terms(text: str, drop_generic: bool = True) -> list[str]:
-    """Stems of the meaningful words of ``text``, in order, without duplicates."""
+def term_sequence(text: str, drop_generic: bool = True) -> list[str]:
+    """Stems of the meaningful words of ``text``, in order, repeats kept."""
     out: list[str] = []
     for w in words(text):
         w = re.sub(r"'s$", "", w.strip("'._-"))
         if not w or w in _STOP or (drop_generic and w in GENERIC) or len(w) < 2:
             continue
-        s = stem(w)
-        if s not in out:
-            out.append(s)
+        out.append(stem(w))
     return out
+
+
+def content_terms(text: str, drop_generic: bool = True) -> list[str]:
+    """Stems of the meaningful words of ``text``, in order, without duplicates."""
+    return list(dict.fromkeys(term_sequence(text, drop_generic)))
+
+
+def term_pairs(text: str, drop_generic: bool = True) -> set[tuple[str, str]]:
+    """Adjacent meaningful-word pairs ("google analytics", "credit card"): names and phrases."""
+    seq = term_sequence(text, drop_generic)
+    return set(zip(seq, seq[1:]))

@@ -62,6 +62,9 @@ class TimedEmbedder:
     def embed_query(self, text):
         return self.embed([text])[0]
 
+    def token_counts(self, texts):
+        return self.inner.token_counts(texts)
+
 
 # --- rows (run in a child process) ------------------------------------------------------------
 def row_ours(corpus: Path, db: Path) -> dict:
@@ -79,10 +82,12 @@ def row_ours(corpus: Path, db: Path) -> dict:
     wall = time.perf_counter() - t
     failed = [r.message for r in report.results if r.status == "error"]
     chunk_chars = sum(len(d) for d in store.chunks.get(include=["documents"])["documents"])
-    # Indexer._store embeds a policy's chunks, then its citation units: calls alternate.
-    chunk_calls, unit_calls = embedder.calls[0::2], embedder.calls[1::2]
+    # index.vectors.policy_vectors embeds a policy's citation units, then the chunks that hold
+    # no unit (chunk vectors are pooled from unit vectors): calls alternate.
+    unit_calls, chunk_calls = embedder.calls[0::2], embedder.calls[1::2]
     split = {"chunk_embed_s": sum(c[2] for c in chunk_calls), "unit_embed_s": sum(c[2] for c in unit_calls),
-             "chunk_embed_chars": sum(c[1] for c in chunk_calls), "unit_embed_chars": sum(c[1] for c in unit_calls)}
+             "chunk_embed_chars": sum(c[1] for c in chunk_calls), "unit_embed_chars": sum(c[1] for c in unit_calls),
+             "chunks_embedded_directly": sum(c[0] for c in chunk_calls)}
     return {**split, "system": "ours", "index_s": wall, "model_load_s": model_s, "chunks": report.embedded_chunks,
             "units": store.units.count(), "embedded_texts": embedder.texts, "embedded_chars": embedder.chars,
             "chunk_chars": chunk_chars, "embed_s": embedder.seconds, "failed": failed,

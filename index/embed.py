@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_BATCH = 32
+# Smaller batches pad less and run faster on 2 CPU cores (16: ~15 % faster than 32, bench).
+DEFAULT_BATCH = 16
 
 
 def default_model_path() -> str:
@@ -50,6 +51,13 @@ class Embedder:
             vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                         convert_to_numpy=True, show_progress_bar=False)
         return vectors.astype(np.float32)
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """Model tokens per text (special tokens included, capped at the model's window)."""
+        if not texts:
+            return []
+        ids = self.model.tokenizer(texts, add_special_tokens=True)["input_ids"]
+        return [min(len(row), self.model.max_seq_length) for row in ids]
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]

@@ -10,6 +10,7 @@ from index.chunk import DEFAULT_MAX_TOKENS
 from index.load import SUPPORTED_SUFFIXES, LoadError, load_document, policy_id_for
 from index.parse import ParsedPolicy, generation, content_hash, parse_document
 from index.store import Store
+from index.vectors import policy_vectors
 
 INDEXED, UNCHANGED, FAILED, PRUNED = "indexed", "unchanged", "error", "pruned"
 
@@ -114,11 +115,7 @@ class Indexer:
         return FileResult(str(path), pid, INDEXED, f"{pid}: {len(parsed.chunks)} chunks", len(parsed.chunks))
 
     def _store(self, parsed: ParsedPolicy, source_text: str) -> None:
-        chunk_vectors = self.embedder.embed([c.embed_text() for c in parsed.chunks])
-        sections = {c.id: c.section for c in parsed.chunks}
-        # A unit is embedded with its section path: "share with third parties: Stripe ..." says
-        # more about who receives data than the bare list item does.
-        unit_vectors = self.embedder.embed([f"{sections[u.chunk_id]}: {u.text}" for u in parsed.units])
+        chunk_vectors, unit_vectors = policy_vectors(self.embedder, parsed.chunks, parsed.units)
         self.store.replace_policy(parsed.policy, parsed.gen, source_text, parsed.chunks, chunk_vectors,
                                   parsed.units, unit_vectors)
 

@@ -87,7 +87,10 @@ ANSWERABLE = [
     ("alipartnership", "which employees can see my personal info?", ["limited number", "strictly confidential"]),
     ("alipartnership", "how is my info protected at alipartnership", ["secure servers", "username and password"]),
     ("alipartnership", "why do u need my payment details", ["fraud screening"]),
+    # the item says what to ask for, its list intro where to send it
+    ("alipartnership", "how do I delete my account?", ["support@alipartnership.com", "delete your personal details"]),
     ("alipartnership", "When was the AliPartnership privacy policy last revised?", ["may 24, 2018"]),
+    ("podpartner", "how many days do i wait for an answer to an access request?", ["one month"]),
     ("podpartner", "how do I contact you?", ["service@podpartner.com"]),
     ("podpartner", "Does PODpartner encrypt personal information?", ["encrypt"]),
     ("podpartner", "does podpartner share my data with lawyers", ["legal advisors"]),
@@ -150,6 +153,8 @@ UNANSWERABLE_IN_SCOPE = [
     ("podpartner", "whats the minimum age for podpartner"),
     ("alibaba", "does alibaba.com have a bug bounty program for security researchers?"),
     ("alipartnership", "does alipartnership use the facebook pixel?"),
+    # the topic is there, the value asked for is not: no duration, no price
+    ("alipartnership", "how much does alipartnership charge to join the affiliate programme?"),
     ("alopal", "what's the weather in Paris"),
     ("podpartner", "write me a poem"),
 ]

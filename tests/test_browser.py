@@ -222,7 +222,7 @@ def test_chat_answers_with_citation_cards(servers, page_factory):
     page.on("request", lambda r: elsewhere.append(r.url)
             if not r.url.startswith((app_url, "data:", "blob:")) else None)
     page.goto(app_url + "/", wait_until="domcontentloaded")
-    ask_in_chat(page, "How long do you keep my data?")
+    ask_in_chat(page, "How long does AliExpress keep my data?")
     card = page.locator(".pc-cite").first
     card.wait_for(timeout=ANSWER_TIMEOUT)
     assert "AliExpress.com Privacy Policy" in card.locator(".pc-src").inner_text()
