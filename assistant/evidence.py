@@ -93,7 +93,7 @@ def score_units(question: str, vector: np.ndarray, hits: list[Hit], store, idf: 
     pairs = question_pairs(question)
     candidates = {}
     if chunks:
-        for unit, header, dense in store.query_units(vector, UNIT_CANDIDATES, {"chunk_id": {"$in": list(chunks)}}):
+        for unit, header, dense in store.rank_units(vector, UNIT_CANDIDATES, {"chunk_id": {"$in": list(chunks)}}):
             candidates[(unit.chunk_id, unit.start)] = (unit, chunks[unit.chunk_id], dense)
     for unit, header, dense in nearest_units or []:
         candidates.setdefault((unit.chunk_id, unit.start), (unit, chunks.get(unit.chunk_id, header), dense))

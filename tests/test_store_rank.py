@@ -1,0 +1,32 @@
+"""Store.rank_units (get + numpy) against Chroma's filtered ANN query: the same head, never worse."""
+import pytest
+
+from index.store import Store, open_client
+
+QUESTIONS = ["how long do you keep my data?", "who receives my payment details", "can I delete my account"]
+
+
+@pytest.fixture(scope="module")
+def store(corpus_db):
+    return Store(open_client(corpus_db))
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_rank_units_matches_the_filtered_chroma_query(store, embedder, question):
+    vector = embedder.embed_query(question)
+    chunk_ids = store.chunks.get(where={"policy": "aliexpress"}, include=[])["ids"][:8]
+    for where in ({"policy": "podpartner"}, {"chunk_id": {"$in": chunk_ids}}):
+        exact = store.rank_units(vector, 10, where)
+        chroma = store.query_units(vector, 10, where)
+        assert len(exact) == len(chroma) == 10
+        # Chroma's HNSW is approximate: the head agrees, the tail may only be better here
+        assert [(u.chunk_id, u.start) for u, _, _ in exact[:5]] == [(u.chunk_id, u.start) for u, _, _ in chroma[:5]]
+        assert [s for _, _, s in exact[:5]] == pytest.approx([s for _, _, s in chroma[:5]], abs=1e-4)
+        sims = [s for _, _, s in exact]
+        assert sims == sorted(sims, reverse=True)
+        assert all(a >= b - 1e-4 for a, b in zip(sims, (s for _, _, s in chroma)))
+        assert all(h.policy == exact[0][1].policy for _, h, _ in exact)
+
+
+def test_rank_units_with_no_match_is_empty(store, embedder):
+    assert store.rank_units(embedder.embed_query("anything"), 5, {"policy": "no-such-policy"}) == []
