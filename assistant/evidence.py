@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.lexicon import answer_type_bonus, required_answer_type, synonym_map
+from assistant.lexicon import EMAIL, answer_type_bonus, required_answer_type, synonym_map
 from assistant.records import Hit
 from assistant.terms import content_terms, term_pairs
 from index.records import Chunk, Unit
@@ -133,7 +133,7 @@ def select(scored: list[Evidence], max_units: int | None = None, within: float |
 LIST_ITEMS = 4
 
 
-CONTACT_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|https?://|\bwww\.")
+CONTACT_RE = re.compile(EMAIL + r"|https?://|\bwww\.")
 
 
 def list_intro_of(unit: Unit, units: list[Unit]) -> Unit | None:

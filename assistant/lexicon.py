@@ -34,6 +34,7 @@ def synonym_map() -> dict[str, frozenset[str]]:
     return {k: frozenset(v - {k}) for k, v in out.items()}
 
 
+EMAIL = r"[\w.+-]+@[\w-]+\.[\w.]+"
 # Not \b: markdown italics ("_updated on May 24, 2018_") put a word character after the year.
 YEAR = r"(?<!\d)(19|20)\d{2}(?!\d)"
 
@@ -42,7 +43,7 @@ ANSWER_TYPES = [
     (re.compile(r"(?i)\bhow long\b|\bretain|\bretention\b|\bkeep\b.*\b(data|info)"),
      re.compile(r"(?i)\b\d+\s*(day|week|month|year)s?\b|\bas long as\b|\bretain|\buntil\b|\bperiod\b")),
     (re.compile(r"(?i)\bcontact\b|\bemail\b|\breach\b|\bget in touch\b|\bphone\b|\bcall\b|\bwrite to\b"),
-     re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|\(\d{2,3}\)\s*\d|\bcontact us\b")),
+     re.compile(EMAIL + r"|\(\d{2,3}\)\s*\d|\bcontact us\b")),
     (re.compile(r"(?i)\bwhen\b.*\b(updated|revised|effective|changed|take effect)\b|\blast updated\b"),
      re.compile(YEAR)),
     (re.compile(r"(?i)\b(kid|kids|child|children|minor|minors|teen|\d{1,2}[ -]year[ -]old|under ?1[0-9]|age)\b"),

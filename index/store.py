@@ -189,7 +189,8 @@ class Store:
     def rank_units(self, vector: np.ndarray, k: int, where: dict) -> list[tuple[Unit, Chunk, float]]:
         """Exact nearest units among those matching a selective filter (one policy, a few
         chunks): fetching them and ranking here is several times faster than a filtered
-        Chroma query at hundreds of policies (bench/chroma_filter_bench.py), same result."""
+        Chroma query at hundreds of policies (docs/performance.md), and exact where Chroma's
+        HNSW index approximates."""
         got = self.units.get(where=where, include=["embeddings", "documents", "metadatas"])
         if not got["ids"]:
             return []
