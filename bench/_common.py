@@ -86,25 +86,25 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def vm_hwm_mb(pid: int) -> float | None:
-    """Peak RSS (VmHWM) of a live process, in MB."""
+def _proc_status_mb(pid: int, field: str) -> float | None:
+    """One memory field of /proc/<pid>/status (VmHWM, VmRSS …) in MB; None if unreadable."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except (OSError, ValueError):
         return None
     return None
+
+
+def vm_hwm_mb(pid: int) -> float | None:
+    """Peak RSS (VmHWM) of a live process, in MB."""
+    return _proc_status_mb(pid, "VmHWM")
 
 
 def vm_rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError):
-        return None
-    return None
+    """Current RSS (VmRSS) of a live process, in MB."""
+    return _proc_status_mb(pid, "VmRSS")
 
 
 def dir_size_mb(path: Path) -> float:
@@ -163,6 +163,16 @@ def table(headers: list[str], rows: list[list], digits: int = 1) -> str:
 
 def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("PASS" if ok else "FAIL")
+
+
+def report_targets(title: str, headers: list[str], targets: list[list]) -> list[dict]:
+    """Print the targets table (when there is one); return its rows as dicts for the JSON
+    (keys: the headers with spaces as underscores)."""
+    if targets:
+        print(f"\n{title}")
+        print(table(headers, targets))
+    keys = [h.replace(" ", "_") for h in headers]
+    return [dict(zip(keys, t)) for t in targets]
 
 
 def write_results(name: str, data: dict) -> Path:

@@ -30,7 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import (DEFAULT_BASELINE300, DEFAULT_CORPUS300, DEFAULT_DB300, ROOT, corpus_chars,  # noqa: E402
-                           corpus_for, dir_size_mb, fresh_dir, load_note, merge_previous, peak_rss_mb, print_load, table,
+                           corpus_for, dir_size_mb, fresh_dir, load_note, merge_previous, peak_rss_mb, print_load,
+                           report_targets, table,
                            verdict, write_results)
 
 
@@ -223,11 +224,9 @@ def main(argv: list[str] | None = None) -> int:
                         verdict(ours["ms_per_chunk"] <= base["ms_per_chunk"])])
         targets.append([n, "per 1000 source chars (ms)", ours["ms_per_1k_chars"], base["ms_per_1k_chars"],
                         verdict(ours["ms_per_1k_chars"] <= base["ms_per_1k_chars"])])
-    if targets:
-        print("\nTarget: indexing at least as fast as the baseline per chunk of text")
-        print(table(["policies", "measure", "ours", "baseline", "verdict"], targets))
-    write_results("index_bench", {"rows": rows, "targets": [dict(zip(["policies", "measure", "ours", "baseline",
-                                                                      "verdict"], t)) for t in targets]})
+    write_results("index_bench", {"rows": rows, "targets": report_targets(
+        "Target: indexing at least as fast as the baseline per chunk of text",
+        ["policies", "measure", "ours", "baseline", "verdict"], targets)})
     return 0
 
 

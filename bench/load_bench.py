@@ -28,7 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import (DEFAULT_BASELINE300, DEFAULT_CORPUS300, DEFAULT_DB300, ROOT, corpus_for,  # noqa: E402
-                           load_note, merge_previous, percentile, print_load, read_gold, table, verdict, vm_hwm_mb, vm_rss_mb,
+                           load_note, merge_previous, percentile, print_load, read_gold, report_targets,
+                           table, verdict, vm_hwm_mb, vm_rss_mb,
                            write_results)
 
 HOST = "127.0.0.1"   # loopback only: the bench never targets any other address
@@ -250,11 +251,8 @@ def main(argv: list[str] | None = None) -> int:
                             f"{at8['unfinished']} unfinished", verdict(at8["errors"] == 0 and at8["unfinished"] == 0)])
         targets.append([r["policies"], "peak RSS < 1.5 GB while serving", f"{r.get('server_peak_rss_mb', 0):.0f} MB",
                         verdict(r.get("server_peak_rss_mb", 1e9) < TARGET_RSS_MB)])
-    if targets:
-        print("\nTargets")
-        print(table(["policies", "target", "measured", "verdict"], targets))
-    write_results(args.name, {"results": results, "targets": [dict(zip(["policies", "target", "measured",
-                                                                           "verdict"], t)) for t in targets]})
+    write_results(args.name, {"results": results, "targets": report_targets(
+        "Targets", ["policies", "target", "measured", "verdict"], targets)})
     return 0
 
 

@@ -29,7 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import (DEFAULT_BASELINE300, DEFAULT_CORPUS300, DEFAULT_DB300, ROOT, corpus_for,  # noqa: E402
-                           dir_size_mb, load_note, merge_previous, peak_rss_mb, print_load, read_gold, summary_ms, table,
+                           dir_size_mb, load_note, merge_previous, peak_rss_mb, print_load, read_gold, report_targets,
+                           summary_ms, table,
                            verdict, write_results)
 
 DEFAULT_DB5 = Path("/tmp/bench5")
@@ -226,11 +227,8 @@ def main(argv: list[str] | None = None) -> int:
                         verdict(r["search_ms"]["p95"] < SEARCH_P95_MS)])
         targets.append(["offline ask p95 @ 300", f"< {ASK_P95_MS:.0f} ms", r["ask_ms"]["p95"],
                         verdict(r["ask_ms"]["p95"] < ASK_P95_MS)])
-    if targets:
-        print("\nTargets")
-        print(table(["target", "threshold", "measured ms", "verdict"], targets))
-    write_results(args.name, {"results": results, "targets": [dict(zip(["target", "threshold", "measured_ms",
-                                                                             "verdict"], t)) for t in targets]})
+    write_results(args.name, {"results": results, "targets": report_targets(
+        "Targets", ["target", "threshold", "measured ms", "verdict"], targets)})
     return 0
 
 
