@@ -10,10 +10,10 @@ from dataclasses import replace
 from collections.abc import Iterator
 
 from assistant.answer import INJECTION_TEXT, abstention_text, citations_for, compose
-from assistant.evidence import expand_list_intros, of_required_type, score_units, select, support
+from assistant.evidence import expand_list_intros, merge_evidence, of_required_type, score_units, select, support
 from assistant.generate import GenerationFailed, Generator, check_citations
 from assistant.guard import is_injection
-from assistant.question import normalize_question
+from assistant.question import normalize_question, question_parts
 from assistant.records import Answer, Hit, Scope
 from assistant.retrieve import Retriever
 from assistant.route import Route, choose_versions, route, topic_of
@@ -26,6 +26,7 @@ CROSS_ABSTAIN_BELOW = 0.60    # support needed for a policy to be part of a cros
 CHUNKS_PER_SEARCH = 6
 CROSS_POLICIES = 5
 CROSS_UNITS = 2
+PART_UNITS, PART_WITHIN = 2, 0.05  # passages added for each part of a question that asks two things
 NEAREST_UNITS = 12            # units found directly by similarity, besides those in the top chunks
 
 
@@ -141,14 +142,31 @@ class Assistant:
 
     def _single(self, question: str, vector, scope: Route):
         pid = scope.policies[0]
+        chosen = select(self._scored(question, vector, scope))
+        parts = question_parts(question)
+        if len(parts) > 1 and support(chosen) >= ABSTAIN_BELOW:
+            # A question that asks two things gets the best passage for each part too: the
+            # whole question's passages tend to answer only its first half.
+            for i, part in enumerate(parts):
+                # A later part leans on the first for its subject ("… and who else receives it?").
+                query = part if i == 0 else f"{part} ({parts[0]})"
+                best = select(self._scored(query, self.embedder.embed_query(query), scope), PART_UNITS,
+                              within=PART_WITHIN)
+                if support(best) >= ABSTAIN_BELOW:
+                    chosen = merge_evidence(chosen, best)
+        return pid, expand_list_intros(chosen, self.retriever.store, self.retriever.units_following,
+                                       self.retriever.sources)
+
+    def _scored(self, question: str, vector, scope: Route):
+        """Candidate passages of one policy (in each version searched), best first."""
+        pid = scope.policies[0]
         hits: list[Hit] = []
         nearest = []
         for version in scope.versions:
             hits.extend(self.retriever.search(question, Scope((pid,), version), CHUNKS_PER_SEARCH, vector))
             nearest.extend(self.retriever.search_units(Scope((pid,), version), NEAREST_UNITS, vector))
-        scored = of_required_type(question, score_units(question, vector, hits, self.retriever.store,
-                                                         self.retriever.idf, nearest))
-        return pid, expand_list_intros(select(scored), self.retriever.store)
+        return of_required_type(question, score_units(question, vector, hits, self.retriever.store,
+                                                      self.retriever.idf, nearest))
 
     def _cross(self, question: str, vector, scope: Route):
         if scope.policies is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,15 @@ SYNONYM_CREDIT = 0.7
 SHORT_UNIT_WORDS = 6
 SHORT_UNIT_PENALTY = 0.05  # a bare noun phrase ("Your payment details") rarely answers
 PHRASE_WEIGHT = 0.08       # the question's word pairs side by side: names such as "Google Analytics"
+POINTER_PENALTY = 0.08     # "see section H below" names where the answer is without giving it
+POINTER_MAX_WORDS = 30
+
+# A sentence that sends the reader elsewhere ("For contact details, please see section H below",
+# "To refuse these cookies, please follow the instructions below"): on topic, no fact in it.
+POINTER_RE = re.compile(
+    r"(?i)\b(?:please\s+)?(?:see|refer\s+to|follow\s+the\s+instructions)\b[^.]{0,80}?"
+    r"\b(?:section|below|above|heading|hereunder)\b"
+    r"|^\W*for\s+(?:more|further)\s+(?:information|details)\b[^.]{0,80}(?:visit|see|refer|:\s*$)")
 
 
 @dataclass
@@ -106,9 +116,17 @@ def score_units(question: str, vector: np.ndarray, hits: list[Hit], store, idf: 
         score = dense + LEXICAL_WEIGHT * lex + bonus + typed + phrase
         if not typed and len(unit.text.split()) < SHORT_UNIT_WORDS:
             score -= SHORT_UNIT_PENALTY  # a bare fragment rarely answers alone
+        if is_pointer(unit.text):
+            score -= POINTER_PENALTY
         scored.append(Evidence(unit, chunk, score, dense, lex))
     scored.sort(key=lambda e: -e.score)
     return scored
+
+
+def is_pointer(text: str) -> bool:
+    """Whether a sentence only points elsewhere in the policy ("please see section H below");
+    a long sentence that also points ("… (see below)") still carries its own facts."""
+    return len(text.split()) <= POINTER_MAX_WORDS and bool(POINTER_RE.search(text))
 
 
 def of_required_type(question: str, scored: list[Evidence]) -> list[Evidence]:
@@ -126,14 +144,36 @@ def select(scored: list[Evidence], max_units: int | None = None, within: float |
     max_units = MAX_UNITS if max_units is None else max_units
     within = KEEP_WITHIN if within is None else within
     best = scored[0].score
-    chosen = [e for e in scored[:max_units] if e.score >= best - within]
+    chosen = [e for e in distinct_texts(scored)[:max_units] if e.score >= best - within]
     return sorted(chosen, key=lambda e: (e.chunk.policy, e.unit.start))
 
 
-LIST_ITEMS = 4
+def distinct_texts(scored: list[Evidence]) -> list[Evidence]:
+    """The candidates without repeats of a sentence a policy says twice word for word (the
+    best-scored copy stays): the same words cited at two offsets add nothing."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for ev in scored:
+        key = (ev.chunk.policy, " ".join(ev.unit.text.split()).casefold())
+        if key not in seen:
+            seen.add(key)
+            out.append(ev)
+    return out
+
+
+def merge_evidence(chosen: list[Evidence], more: list[Evidence]) -> list[Evidence]:
+    """``chosen`` plus the passages of ``more`` it lacks, in document order."""
+    have = {(e.unit.chunk_id, e.unit.start) for e in chosen}
+    extra = [e for e in distinct_texts(chosen + more)[len(chosen):] if (e.unit.chunk_id, e.unit.start) not in have]
+    return sorted(chosen + extra, key=lambda e: (e.chunk.policy, e.unit.start))
+
+
+LIST_ITEMS = 8            # items cited in place of the intro that announces them
 
 
 CONTACT_RE = re.compile(EMAIL + r"|https?://|\bwww\.")
+# What may stand between a line break and a list item's words: indentation, a bullet, a number.
+_ITEM_LEAD = re.compile(r"(?:^|\n)[ \t\u00a0]*(?:[*\-·•o]|\(?\w{1,2}[.)])?[ \t\u00a0]*$")
 
 
 def list_intro_of(unit: Unit, units: list[Unit]) -> Unit | None:
@@ -145,6 +185,26 @@ def list_intro_of(unit: Unit, units: list[Unit]) -> Unit | None:
     return None
 
 
+def begins_line(source: str, start: int) -> bool:
+    """Whether a unit opens a line of the source (a list item or a paragraph), not a sentence
+    inside one."""
+    return bool(_ITEM_LEAD.search(source[max(0, start - 16):start])) or start == 0
+
+
+def list_items(after: list[Unit], source: str | None) -> list[Unit]:
+    """The items that follow a list intro: the units opening a line (an item's first sentence)
+    up to the next intro. Without the source text every following unit counts as an item."""
+    items: list[Unit] = []
+    for unit in after:
+        if unit.text.rstrip().endswith(":"):
+            break  # the next list starts
+        if source is None or begins_line(source, unit.start):
+            items.append(unit)
+        if len(items) == LIST_ITEMS:
+            break
+    return items
+
+
 def _contact_intro_above(ev: Evidence) -> bool:
     """Whether the chunk text shows a list intro with an address above this unit (a cheap
     test on text in hand, so the store is asked for the chunk's units only when it pays)."""
@@ -153,11 +213,14 @@ def _contact_intro_above(ev: Evidence) -> bool:
     return bool(intros) and bool(CONTACT_RE.search(intros[-1]))
 
 
-def expand_list_intros(chosen: list[Evidence], store) -> list[Evidence]:
+def expand_list_intros(chosen: list[Evidence], store, following: Callable[[Chunk], list[Unit]] | None = None,
+                       sources: dict[str, str] | None = None) -> list[Evidence]:
     """A list intro ("… the following categories:") is replaced by the items it introduces,
-    which are what answers; the intro alone would be a quote with no facts in it. A chosen
-    item whose intro says where to send it ("email us at … and ask:") brings that intro: the
-    item is what to ask for, the intro is how."""
+    which are what answers; the intro alone would be a quote with no facts in it. The items
+    may run on into the next chunk (``following(chunk)``: that chunk's units); with
+    ``sources`` an item's later sentences stay out. A chosen item whose intro says where to
+    send it ("email us at … and ask:") brings that intro: the item is what to ask for, the
+    intro is how."""
     out: list[Evidence] = []
     for ev in chosen:
         if not ev.unit.text.rstrip().endswith(":"):
@@ -166,11 +229,14 @@ def expand_list_intros(chosen: list[Evidence], store) -> list[Evidence]:
                 out.append(Evidence(intro, ev.chunk, ev.score, ev.dense, ev.lexical))
             out.append(ev)
             continue
-        following = [u for u in store.units_in(ev.unit.chunk_id) if u.start > ev.unit.start][:LIST_ITEMS]
-        if not following:
+        after = [u for u in store.units_in(ev.unit.chunk_id) if u.start > ev.unit.start]
+        if following is not None:
+            after += following(ev.chunk)
+        items = list_items(after, (sources or {}).get(ev.chunk.policy))
+        if not items:
             out.append(ev)
             continue
-        out.extend(Evidence(u, ev.chunk, ev.score, ev.dense, ev.lexical) for u in following)
+        out.extend(Evidence(u, ev.chunk, ev.score, ev.dense, ev.lexical) for u in items)
     seen, unique = set(), []
     for ev in out:
         if (ev.unit.chunk_id, ev.unit.start) not in seen:

@@ -24,3 +24,20 @@ def normalize_question(text: object) -> str:
     if not any(ch.isalnum() for ch in cleaned):
         raise InvalidQuestion("the question has no words in it")
     return cleaned
+
+
+# "…, and who else receives it?", "… and how do I call them": a second question joined on.
+_JOINED_QUESTION = re.compile(
+    r"(?i)\?\s+(?=\w)|,?\s+(?:and|&)\s+(?=(?:what|who|whom|whose|where|when|why|how|which|do|does|did|is|are"
+    r"|can|could|will|would|should|whats|what's)\b)")
+MIN_PART_WORDS = 3
+
+
+def question_parts(question: str) -> list[str]:
+    """The questions joined in one ("What do you collect, and who receives it?" → two); a
+    question that asks one thing comes back alone. Parts too short to ask anything stay joined."""
+    parts = [p.strip(" ,;?") for p in _JOINED_QUESTION.split(question)]
+    parts = [p for p in parts if p]
+    if len(parts) < 2 or any(len(p.split()) < MIN_PART_WORDS for p in parts):
+        return [question]
+    return parts

@@ -11,7 +11,7 @@ from assistant.evidence import IdfTable
 from assistant.fusion import rrf
 from assistant.lexical import LexicalIndex
 from assistant.records import Hit, Scope
-from index.records import Policy
+from index.records import Chunk, Policy, Unit
 from index.store import Store
 
 CANDIDATES = 30
@@ -38,6 +38,7 @@ class Retriever:
         self.sources: dict[str, str] = {}
         self.idf = IdfTable([])
         self._columns: dict[str, np.ndarray] = {}
+        self._next: dict[str, Chunk] = {}
         self.refresh(force=True)
 
     def refresh(self, force: bool = False) -> None:
@@ -57,11 +58,18 @@ class Retriever:
             lexical = LexicalIndex.load_or_build(chunks, self.cache_dir)
             self.policies, self.gens, self.lexical = policies, gens, lexical
             self.sources, self.idf = sources, IdfTable(chunks)
+            self._next = next_in_section(chunks)
             self._columns = {
                 "policy": np.array([c.policy for c in lexical.chunks], dtype=object),
                 "current": np.array([c.current for c in lexical.chunks], dtype=bool),
                 "version": np.array([c.version or "" for c in lexical.chunks], dtype=object),
             }
+
+    def units_following(self, chunk: Chunk) -> list[Unit]:
+        """The units of the chunk that continues ``chunk``'s section, if one does: a list
+        announced at the end of one chunk goes on in the next."""
+        following = self._next.get(chunk.id)
+        return self.store.units_in(following.id) if following else []
 
     def check_policy(self, policy_id: str) -> None:
         if policy_id not in self.policies:
@@ -149,3 +157,10 @@ class Retriever:
         columns = self._columns
         mask = np.isin(columns["policy"], policies)
         return mask & (columns["current"] if scope.version is None else columns["version"] == scope.version)
+
+
+def next_in_section(chunks: list[Chunk]) -> dict[str, Chunk]:
+    """Each chunk's successor in its policy version, where the successor is in the same section."""
+    ordered = sorted(chunks, key=lambda c: (c.policy, c.version or "", c.start))
+    return {a.id: b for a, b in zip(ordered, ordered[1:])
+            if (a.policy, a.version, a.section) == (b.policy, b.version, b.section)}
