@@ -9,6 +9,10 @@ Conventions (see docs/quality.md):
   ``[start, end)`` covers at least half of it (``COVER``);
 * a gold span counts as *cited* when the union of the cited spans of the same policy covers
   at least half of it; a citation is *relevant* when it overlaps any gold span of its policy;
+* a gold evidence item may list ``alternatives``: other quotes stating the same fact. The item
+  counts as cited (or retrieved) when its quote or any alternative is; alternatives, and an
+  item's ``also_relevant`` quotes (correct passages that a full answer need not cite), make a
+  citation relevant. The *strict* metrics ignore both;
 * citation, retrieval and answer-point metrics are computed over answerable questions only;
   per-question values are ``None`` where a metric does not apply, and aggregates are means
   over the questions where it applies.
@@ -31,6 +35,8 @@ HIGHER_IS_BETTER: dict[str, bool] = {
     "false_answer_rate": False,
     "citation_recall": True,
     "citation_precision": True,
+    "citation_recall_strict": True,
+    "citation_precision_strict": True,
     "answer_points": True,
     "retrieval_recall": True,
     "retrieval_mrr": True,
@@ -70,6 +76,13 @@ def locate_evidence(evidence: Iterable[dict], texts: dict[str, str]) -> list[tup
     return out
 
 
+def locate_alternatives(evidence: Iterable[dict], texts: dict[str, str]) -> list[list[tuple[str, Span]]]:
+    """For each gold evidence item, the spans of its ``alternatives`` (quotes of the same policy
+    that state the same fact); [] where it has none."""
+    return [[(ev["policy"], locate(texts[ev["policy"]], q)) for q in ev.get("alternatives", ())]
+            for ev in evidence]
+
+
 def overlap(a: Span, b: Span) -> int:
     """Length of the intersection of two half-open spans."""
     return max(0, min(a[1], b[1]) - max(a[0], b[0]))
@@ -100,30 +113,44 @@ def covers(chunk: Span, span: Span, threshold: float = COVER) -> bool:
 
 
 # --- retrieval ---------------------------------------------------------------------------------
+def _with_alternatives(gold: Sequence[tuple[str, Span]],
+                       alternatives: Sequence[Sequence[tuple[str, Span]]] | None) -> list[list[tuple[str, Span]]]:
+    """Each gold span together with its alternatives: any one of them will do."""
+    alts = list(alternatives or [])
+    return [[g, *(alts[i] if i < len(alts) else [])] for i, g in enumerate(gold)]
+
+
 def retrieved_spans(gold: Sequence[tuple[str, Span]], chunks: Sequence[tuple[str, Span]],
-                    k: int | None = None) -> list[bool]:
-    """For each gold span: whether some chunk among the first ``k`` (same policy) covers ≥ half."""
+                    k: int | None = None,
+                    alternatives: Sequence[Sequence[tuple[str, Span]]] | None = None) -> list[bool]:
+    """For each gold span: whether some chunk among the first ``k`` (same policy) covers ≥ half
+    of it or of one of its alternatives."""
     top = chunks[:k] if k is not None else chunks
-    return [any(cp == gp and covers(cs, gs) for cp, cs in top) for gp, gs in gold]
+    return [any(cp == gp and covers(cs, gs) for cp, cs in top for gp, gs in options)
+            for options in _with_alternatives(gold, alternatives)]
 
 
 def recall_at_k(gold: Sequence[tuple[str, Span]], chunks: Sequence[tuple[str, Span]],
-                k: int | None = None) -> float | None:
+                k: int | None = None,
+                alternatives: Sequence[Sequence[tuple[str, Span]]] | None = None) -> float | None:
     """Share of gold spans retrieved by the top-k chunks; None without gold spans."""
     if not gold:
         return None
-    hits = retrieved_spans(gold, chunks, k)
+    hits = retrieved_spans(gold, chunks, k, alternatives)
     return sum(hits) / len(hits)
 
 
 def reciprocal_rank(gold: Sequence[tuple[str, Span]], chunks: Sequence[tuple[str, Span]],
-                    k: int | None = None) -> float | None:
-    """1 / rank of the first chunk that retrieves any gold span (0 if none); None without gold."""
+                    k: int | None = None,
+                    alternatives: Sequence[Sequence[tuple[str, Span]]] | None = None) -> float | None:
+    """1 / rank of the first chunk that retrieves any gold span or alternative (0 if none);
+    None without gold."""
     if not gold:
         return None
     top = chunks[:k] if k is not None else chunks
+    spans = [g for options in _with_alternatives(gold, alternatives) for g in options]
     for rank, (cp, cs) in enumerate(top, 1):
-        if any(cp == gp and covers(cs, gs) for gp, gs in gold):
+        if any(cp == gp and covers(cs, gs) for gp, gs in spans):
             return 1.0 / rank
     return 0.0
 
@@ -135,29 +162,37 @@ def cited_spans(citations: Iterable[dict]) -> list[tuple[str, Span]]:
 
 
 def gold_cited(gold: Sequence[tuple[str, Span]], cited: Sequence[tuple[str, Span]],
-               threshold: float = COVER) -> list[bool]:
-    """For each gold span: whether the union of same-policy cited spans covers ≥ ``threshold``."""
-    return [coverage(gs, [cs for cp, cs in cited if cp == gp]) >= threshold for gp, gs in gold]
+               threshold: float = COVER,
+               alternatives: Sequence[Sequence[tuple[str, Span]]] | None = None) -> list[bool]:
+    """For each gold span: whether the union of same-policy cited spans covers ≥ ``threshold``
+    of it or of one of its alternatives."""
+    return [any(coverage(gs, [cs for cp, cs in cited if cp == gp]) >= threshold for gp, gs in options)
+            for options in _with_alternatives(gold, alternatives)]
 
 
-def citation_recall(gold: Sequence[tuple[str, Span]], cited: Sequence[tuple[str, Span]]) -> float | None:
+def citation_recall(gold: Sequence[tuple[str, Span]], cited: Sequence[tuple[str, Span]],
+                    alternatives: Sequence[Sequence[tuple[str, Span]]] | None = None) -> float | None:
     """Share of gold spans covered (≥ half) by the cited spans; None without gold spans."""
     if not gold:
         return None
-    hits = gold_cited(gold, cited)
+    hits = gold_cited(gold, cited, alternatives=alternatives)
     return sum(hits) / len(hits)
 
 
-def relevant_citations(gold: Sequence[tuple[str, Span]], cited: Sequence[tuple[str, Span]]) -> list[bool]:
-    """For each citation: whether it overlaps any gold span of the same policy."""
-    return [any(gp == cp and overlap(gs, cs) > 0 for gp, gs in gold) for cp, cs in cited]
+def relevant_citations(gold: Sequence[tuple[str, Span]], cited: Sequence[tuple[str, Span]],
+                       also: Sequence[tuple[str, Span]] = ()) -> list[bool]:
+    """For each citation: whether it overlaps any gold span (or ``also`` span: alternatives and
+    other accepted passages) of the same policy."""
+    spans = [*gold, *also]
+    return [any(gp == cp and overlap(gs, cs) > 0 for gp, gs in spans) for cp, cs in cited]
 
 
-def citation_precision(gold: Sequence[tuple[str, Span]], cited: Sequence[tuple[str, Span]]) -> float | None:
-    """Share of citations overlapping a gold span; None when nothing is cited."""
+def citation_precision(gold: Sequence[tuple[str, Span]], cited: Sequence[tuple[str, Span]],
+                       also: Sequence[tuple[str, Span]] = ()) -> float | None:
+    """Share of citations overlapping a gold (or ``also``) span; None when nothing is cited."""
     if not cited:
         return None
-    rel = relevant_citations(gold, cited)
+    rel = relevant_citations(gold, cited, also)
     return sum(rel) / len(rel)
 
 
@@ -281,6 +316,8 @@ def summarize(rows: Sequence[dict]) -> dict:
         **rates,
         "citation_recall": mean(r["citation_recall"] for r in answerable),
         "citation_precision": mean(r["citation_precision"] for r in answerable),
+        "citation_recall_strict": mean(r.get("citation_recall_strict") for r in answerable),
+        "citation_precision_strict": mean(r.get("citation_precision_strict") for r in answerable),
         "answer_points": mean(r["answer_points"] for r in answerable),
         "retrieval_recall": mean(r["retrieval_recall"] for r in answerable),
         "retrieval_mrr": mean(r["retrieval_rr"] for r in answerable),

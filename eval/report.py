@@ -12,6 +12,8 @@ LABELS = {
     "false_answer_rate": "false-answer rate (unanswerable + injection)",
     "citation_recall": "citation recall",
     "citation_precision": "citation precision",
+    "citation_recall_strict": "citation recall, strict (no alternatives)",
+    "citation_precision_strict": "citation precision, strict (no alternatives)",
     "answer_points": "answer-point coverage",
     "retrieval_recall": "retrieval recall@5",
     "retrieval_mrr": "retrieval MRR@5",

@@ -127,6 +127,13 @@ def test_questions_unique():
     assert not dups, f"duplicate (policy, question) pairs: {dups}"
 
 
+def _every_quote(item: dict) -> list[dict]:
+    """The item's evidence, each evidence quote's alternatives and its also-relevant passages,
+    as {policy, quote} records."""
+    alternatives = [{"policy": ev["policy"], "quote": q} for ev in item["evidence"] for q in ev.get("alternatives", [])]
+    return item["evidence"] + alternatives + item.get("also_relevant", [])
+
+
 # --- per-line checks --------------------------------------------------------
 
 @pytest.mark.parametrize("i", PARAMS, ids=LINE_IDS)
@@ -146,13 +153,17 @@ def test_schema(i):
     assert item["policy"] is None or item["policy"] in POLICIES, item["policy"]
     assert item["kind"] in KINDS, item["kind"]
     assert item["id"].strip() and item["question"].strip()
-    allowed = set(REQUIRED) | {"policy", "forbidden"}
+    allowed = set(REQUIRED) | {"policy", "forbidden", "also_relevant"}
     extra = set(item) - allowed
     assert not extra, f"unexpected fields {extra}"
-    for ev in item["evidence"]:
-        assert isinstance(ev, dict) and set(ev) == {"policy", "quote"}, ev
+    for ev in item["evidence"] + item.get("also_relevant", []):
+        assert isinstance(ev, dict) and {"policy", "quote"} <= set(ev) <= {"policy", "quote", "alternatives"}, ev
         assert ev["policy"] in POLICIES, f"unknown evidence policy {ev['policy']!r}"
         assert isinstance(ev["quote"], str) and ev["quote"].strip(), ev
+        alternatives = ev.get("alternatives", [])
+        assert isinstance(alternatives, list) and all(isinstance(q, str) and q.strip() for q in alternatives), ev
+    assert all("alternatives" not in ev for ev in item.get("also_relevant", [])), "also_relevant has no alternatives"
+    assert not item.get("also_relevant") or item["answerable"], "only an answerable item has relevant passages"
     assert len(item["evidence"]) <= MAX_QUOTES, "too many quotes"
     for p in item["answer_points"]:
         assert isinstance(p, str) and p.strip(), p
@@ -165,7 +176,7 @@ def test_schema(i):
 @pytest.mark.parametrize("i", PARAMS, ids=LINE_IDS)
 def test_quotes_occur_exactly_once(i):
     item = ITEMS[i]
-    for ev in item["evidence"]:
+    for ev in _every_quote(item):
         text = TEXTS[ev["policy"]]
         quote = ev["quote"]
         first = text.find(quote)
@@ -180,7 +191,7 @@ def test_quotes_avoid_chrome_and_respect_versions(i):
     part_a, part_b = _alibaba_regions()
     ax_body = _aliexpress_body()
     in_b = 0
-    for ev in item["evidence"]:
+    for ev in _every_quote(item):
         pos = TEXTS[ev["policy"]].find(ev["quote"])
         n = len(ev["quote"])
         if ev["policy"] == "aliexpress":
@@ -190,7 +201,7 @@ def test_quotes_avoid_chrome_and_respect_versions(i):
                 f"alibaba quote outside PART A/B (site chrome?): {ev['quote']!r}"
             )
             if _in(part_b, pos, n):
-                in_b += 1
+                in_b += ev in item["evidence"]
                 assert item["kind"] == "version", (
                     f"non-version question quotes the old (PART B) alibaba policy: {ev['quote']!r}"
                 )

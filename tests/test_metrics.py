@@ -251,3 +251,34 @@ def test_failure_causes():
     assert M.failure_causes(_row(answerable=False, kind="unanswerable")) == ["false_answer"]
     assert M.failure_causes(_row(answerable=False, abstained=True, error="E", quote_exact=0.0)) == \
         ["error", "quote_not_verbatim"]
+
+
+# --- alternatives and also-relevant passages ------------------------------------------------------
+def test_locate_alternatives_per_evidence_item():
+    ev = [{"policy": "a", "quote": "Stripe", "alternatives": ["We share it"]}, {"policy": "a", "quote": "2 years"}]
+    assert M.locate_alternatives(ev, {"a": TEXT}) == [[("a", (22, 33))], []]
+    with pytest.raises(M.EvidenceNotFound):
+        M.locate_alternatives([{"policy": "a", "quote": "x", "alternatives": ["We sell it"]}], {"a": TEXT})
+
+
+def test_an_alternative_counts_as_citing_its_gold_span_only():
+    gold = [("a", (40, 46)), ("a", (62, 69))]          # "Stripe", "2 years"
+    alts = [[("a", (22, 33))], []]                      # "We share it" states the first fact too
+    cited = [("a", (22, 33))]
+    assert M.gold_cited(gold, cited, alternatives=alts) == [True, False]
+    assert M.citation_recall(gold, cited, alts) == 0.5
+    assert M.citation_recall(gold, cited) == 0.0        # strict: alternatives ignored
+    assert M.retrieved_spans(gold, [("a", (0, 35))], alternatives=alts) == [True, False]
+    assert M.reciprocal_rank(gold, [("a", (0, 20)), ("a", (20, 35))], alternatives=alts) == 0.5
+    assert M.reciprocal_rank(gold, [("a", (0, 20)), ("a", (20, 35))]) == 0.0
+
+
+def test_also_relevant_spans_make_a_citation_precise_but_are_never_required():
+    gold = [("a", (62, 69))]
+    also = [("a", (0, 21))]                             # "We collect your name."
+    cited = [("a", (0, 21)), ("a", (22, 46))]
+    assert M.relevant_citations(gold, cited, also) == [True, False]
+    assert M.citation_precision(gold, cited, also) == 0.5
+    assert M.citation_precision(gold, cited) == 0.0
+    assert M.citation_recall(gold, cited) == 0.0        # citing an accepted passage recalls nothing
+    assert M.relevant_citations(gold, [("b", (0, 21))], also) == [False]   # same policy only
