@@ -10,9 +10,11 @@ from dataclasses import replace
 from collections.abc import Iterator
 
 from assistant.answer import INJECTION_TEXT, abstention_text, citations_for, compose
-from assistant.evidence import expand_list_intros, merge_evidence, of_required_type, score_units, select, support
+from assistant.evidence import (expand_list_intros, merge_evidence, of_required_type, score_units, select, support,
+                                with_antecedents)
 from assistant.generate import GenerationFailed, Generator, check_citations
 from assistant.guard import is_injection
+from assistant.lexicon import required_answer_type
 from assistant.question import normalize_question, question_parts
 from assistant.records import Answer, Hit, Scope
 from assistant.retrieve import Retriever
@@ -154,8 +156,9 @@ class Assistant:
                               within=PART_WITHIN)
                 if support(best) >= ABSTAIN_BELOW:
                     chosen = merge_evidence(chosen, best)
+        chosen = with_antecedents(chosen, self.retriever.store)
         return pid, expand_list_intros(chosen, self.retriever.store, self.retriever.units_following,
-                                       self.retriever.sources)
+                                       self.retriever.sources, required_answer_type(question))
 
     def _scored(self, question: str, vector, scope: Route):
         """Candidate passages of one policy (in each version searched), best first."""

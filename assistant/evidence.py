@@ -174,6 +174,7 @@ LIST_ITEMS = 8            # items cited in place of the intro that announces the
 CONTACT_RE = re.compile(EMAIL + r"|https?://|\bwww\.")
 # What may stand between a line break and a list item's words: indentation, a bullet, a number.
 _ITEM_LEAD = re.compile(r"(?:^|\n)[ \t\u00a0]*(?:[*\-·•o]|\(?\w{1,2}[.)])?[ \t\u00a0]*$")
+_BULLET_LEAD = re.compile(r"(?:^|\n)[ \t\u00a0]*(?:[*\-·•o]|\(?\w{1,2}[.)])[ \t\u00a0]*$")
 
 
 def list_intro_of(unit: Unit, units: list[Unit]) -> Unit | None:
@@ -189,6 +190,11 @@ def begins_line(source: str, start: int) -> bool:
     """Whether a unit opens a line of the source (a list item or a paragraph), not a sentence
     inside one."""
     return bool(_ITEM_LEAD.search(source[max(0, start - 16):start])) or start == 0
+
+
+def is_bulleted(source: str, start: int) -> bool:
+    """Whether a unit opens a bulleted or numbered line: an item of a list, not a paragraph."""
+    return bool(_BULLET_LEAD.search(source[max(0, start - 16):start]))
 
 
 def list_items(after: list[Unit], source: str | None) -> list[Unit]:
@@ -214,17 +220,21 @@ def _contact_intro_above(ev: Evidence) -> bool:
 
 
 def expand_list_intros(chosen: list[Evidence], store, following: Callable[[Chunk], list[Unit]] | None = None,
-                       sources: dict[str, str] | None = None) -> list[Evidence]:
+                       sources: dict[str, str] | None = None, required: re.Pattern | None = None) -> list[Evidence]:
     """A list intro ("… the following categories:") is replaced by the items it introduces,
     which are what answers; the intro alone would be a quote with no facts in it. The items
     may run on into the next chunk (``following(chunk)``: that chunk's units); with
     ``sources`` an item's later sentences stay out. A chosen item whose intro says where to
     send it ("email us at … and ask:") brings that intro: the item is what to ask for, the
-    intro is how."""
+    intro is how. An intro that holds what the question ``required`` (an address for "how do
+    I contact you") answers alone."""
     out: list[Evidence] = []
     for ev in chosen:
+        source = (sources or {}).get(ev.chunk.policy)
         if not ev.unit.text.rstrip().endswith(":"):
-            intro = list_intro_of(ev.unit, store.units_in(ev.unit.chunk_id)) if _contact_intro_above(ev) else None
+            item = source is None or is_bulleted(source, ev.unit.start)
+            intro = (list_intro_of(ev.unit, store.units_in(ev.unit.chunk_id))
+                     if item and _contact_intro_above(ev) else None)
             if intro is not None and CONTACT_RE.search(intro.text):
                 out.append(Evidence(intro, ev.chunk, ev.score, ev.dense, ev.lexical))
             out.append(ev)
@@ -232,9 +242,10 @@ def expand_list_intros(chosen: list[Evidence], store, following: Callable[[Chunk
         after = [u for u in store.units_in(ev.unit.chunk_id) if u.start > ev.unit.start]
         if following is not None:
             after += following(ev.chunk)
-        items = list_items(after, (sources or {}).get(ev.chunk.policy))
+        items = [] if required is not None and required.search(ev.unit.text) else list_items(after, source)
+        if not items or CONTACT_RE.search(ev.unit.text):
+            out.append(ev)  # an intro that says where to write ("email us at … and ask:") answers too
         if not items:
-            out.append(ev)
             continue
         out.extend(Evidence(u, ev.chunk, ev.score, ev.dense, ev.lexical) for u in items)
     seen, unique = set(), []
@@ -243,6 +254,24 @@ def expand_list_intros(chosen: list[Evidence], store, following: Callable[[Chunk
             seen.add((ev.unit.chunk_id, ev.unit.start))
             unique.append(ev)
     return unique
+
+
+# "Some or all of these tools may be used to track you": the tools are named the sentence before.
+ANAPHOR_RE = re.compile(r"(?i)^\W*(?:(?:some|all|any|each|none|most|many|both|either|neither)\s+"
+                        r"(?:or\s+all\s+)?of\s+)?(?:these|those|such|they)\b")
+
+
+def with_antecedents(chosen: list[Evidence], store) -> list[Evidence]:
+    """A sentence that opens by pointing back ("These cookies …", "Some or all of these tools …")
+    brings the sentence before it, which names what it talks about."""
+    out = list(chosen)
+    for ev in chosen:
+        if not ANAPHOR_RE.search(ev.unit.text):
+            continue
+        earlier = [u for u in store.units_in(ev.unit.chunk_id) if u.end <= ev.unit.start]
+        if earlier:
+            out.append(Evidence(earlier[-1], ev.chunk, ev.score, ev.dense, ev.lexical))
+    return merge_evidence([], out) if len(out) > len(chosen) else chosen
 
 
 def support(evidence: list[Evidence]) -> float:

@@ -21,6 +21,8 @@ SYNONYM_GROUPS = [
     "update updated change changes revise revised effective",
     "sell sale sold rent",
     "ads advertising advertisers marketing promotional promo newsletter newsletters",
+    "fix wrong incorrect inaccurate inaccuracy inaccuracies rectify rectification correct correction corrections amend",
+    "translated translation translations translate language languages english",
 ]
 
 
@@ -64,6 +66,12 @@ REQUIRED_ANSWER_TYPES = [
                 r"|\bfree of charge\b|\b(no|any) (fee|charge)s?\b|\ba fee\b")),
     (re.compile(r"(?i)\bwhen\b.*\b(updated|revised|effective|take effect|took effect|came into effect)\b"),
      re.compile(YEAR)),
+    # "How do I contact you?" asks for an address: "contact us using the details in section H"
+    # or "your email address and Skype details" name the topic, not the way to reach anyone.
+    (re.compile(r"(?i)\bhow (do|can|should|would) i (contact|reach|email|e-mail|write to|call|get in touch)\b"
+                r"|\b(what|which) (e-?mail|email address|phone number|address)\b.*\b(contact|reach|write|use)\b"
+                r"|\bwho (do|should) i (contact|email|write to)\b"),
+     re.compile(EMAIL + r"|\(\d{2,3}\)\s*\d|\+\d[\d ()-]{6,}|https?://|\bwww\.")),
 ]
 
 
