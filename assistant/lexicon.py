@@ -71,7 +71,8 @@ REQUIRED_ANSWER_TYPES = [
     (re.compile(r"(?i)\bhow (do|can|should|would) i (contact|reach|email|e-mail|write to|call|get in touch)\b"
                 r"|\b(what|which) (e-?mail|email address|phone number|address)\b.*\b(contact|reach|write|use)\b"
                 r"|\bwho (do|should) i (contact|email|write to)\b"),
-     re.compile(EMAIL + r"|\(\d{2,3}\)\s*\d|\+\d[\d ()-]{6,}|https?://|\bwww\.")),
+     re.compile(EMAIL + r"|\(\d{2,3}\)\s*\d|\+\d[\d ()-]{6,}|https?://|\bwww\."
+                r"|(?i:\bcontact(ing)? us (by|via|through|on)\b|\bcontact\W{0,2} (link|form|page)\b)")),
 ]
 
 
