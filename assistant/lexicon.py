@@ -56,11 +56,15 @@ ANSWER_TYPES = [
 ANSWER_TYPE_BONUS = 0.08
 
 _NUMBER = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|thirty|sixty|ninety)"
+DURATION = rf"(?i)\b{_NUMBER}\s*(\(\d+\)\s*)?(business |calendar |working )?(year|month|week|day|hour)s?\b"
 REQUIRED_ANSWER_TYPES = [
+    # "How long do you keep my data?" asks for a time: a period, "as long as …", "until …".
+    (re.compile(r"(?i)\bhow long\b.*\b(keep|kept|retain|retained|store|stored|hold|held|save|saved)\b"),
+     re.compile(DURATION + r"|\bas long as\b|\buntil\b|\bperiod\b|\bretain|\bretention\b|\bno longer\b|\bduration\b")),
     # Questions asking for a value of one kind: a passage without such a value cannot answer
     # them, however close its topic ("how many years" + "we retain your data as long as ...").
     (re.compile(r"(?i)\bhow many (years|months|weeks|days|hours)\b"),
-     re.compile(rf"(?i)\b{_NUMBER}\s*(\(\d+\)\s*)?(business |calendar |working )?(year|month|week|day|hour)s?\b")),
+     re.compile(DURATION)),
     (re.compile(r"(?i)\bhow much\b.*\b(cost|costs|charge|charges|price|fee|fees)\b"),
      re.compile(r"(?i)[$€£¥]\s?\d|\b\d+(\.\d+)?\s?(usd|eur|gbp|dollars?|euros?|pounds?)\b"
                 r"|\bfree of charge\b|\b(no|any) (fee|charge)s?\b|\ba fee\b")),

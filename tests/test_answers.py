@@ -110,6 +110,16 @@ ANSWERABLE = [
     ("alibaba", "how long do you keep my data?", ["legitimate business need"]),
     ("alibaba", "how do i change my cookie settings on alibaba", ["cookie preferences tool"]),
     ("alibaba", "Does Alibaba.com use Google Analytics?", ["google analytics"]),
+    # "how do I contact you" needs an address: the intro holding it, not the topic words
+    ("alipartnership", "how do I contact you?", ["support@alipartnership.com"]),
+    ("alopal", "how do I contact you?", ["bottom of any page"]),
+    # a list announced at the end of one chunk, its items in the next
+    ("podpartner", "what technical data do u log about me", ["ip address", "device and browser"]),
+    # "Some or all of these tools …" brings the sentence that names the tools
+    ("alopal", "what tracking tools r on the alopal site", ["google tag manager"]),
+    # a question that asks two things: a passage for each
+    ("aliexpress", "i live in seoul, who is aliexpress's privacy rep in korea and how do i call them",
+     ["hyung kwon chung", "(02) 2193-4228"]),
 ]
 
 

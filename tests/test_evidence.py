@@ -95,9 +95,27 @@ def test_when_was_it_updated_needs_a_year_even_in_markdown_italics():
     assert [e.unit.text for e in kept] == ["_This document was last updated on May 24, 2018_"]
 
 
+def test_how_long_do_you_keep_needs_a_time():
+    scored = [_ev_text("We store personal information on secure servers."),
+              _ev_text("We retain your data as long as your account is open."),
+              _ev_text("Analytics data is deleted after 2 years.")]
+    kept = of_required_type("how long do you keep my data?", scored)
+    assert [e.unit.text for e in kept] == [scored[1].unit.text, scored[2].unit.text]
+
+
+def test_how_do_i_contact_you_needs_a_way_to_reach_someone():
+    scored = [_ev_text("Your email address and/or Skype contact details"),
+              _ev_text("please contact us using the contact details provided at section H below."),
+              _ev_text("You can email us at privacy@example.com and ask:"),
+              _ev_text("please contact us by clicking the Contact link at the bottom of any page")]
+    kept = of_required_type("how do I contact you?", scored)
+    assert [e.unit.text for e in kept] == [scored[2].unit.text, scored[3].unit.text]
+
+
 def test_other_questions_keep_every_candidate():
     scored = [_ev_text("We share data with payment processors.")]
-    assert required_answer_type("how long do you keep my data?") is None
+    assert required_answer_type("who receives my payment data?") is None
+    assert required_answer_type("how long does it take to answer?") is None
     assert of_required_type("who receives my payment data?", scored) == scored
 
 
@@ -112,3 +130,113 @@ def test_phrase_overlap_rewards_the_words_side_by_side():
     assert phrase_overlap(pairs, "Our Platform uses Google Analytics, a web analytics service.", FlatIdf()) == 1.0
     assert phrase_overlap(pairs, "partners such as Google, and providers of analytics", FlatIdf()) == 0.0
     assert phrase_overlap(set(), "anything", FlatIdf()) == 0.0
+
+
+# --- pointers, repeats, lists that run on, antecedents -----------------------------------------
+from assistant.evidence import (begins_line, distinct_texts, is_pointer, list_items,  # noqa: E402
+                                with_antecedents)
+
+
+def test_a_sentence_that_only_points_elsewhere_is_a_pointer():
+    assert is_pointer('For contact details, please see section **H.** "**HOW TO CONTACT US**" below.')
+    assert is_pointer('To refuse these cookies, please follow the instructions below under the heading "How".')
+    assert is_pointer("For more information about Google Analytics cookies, visit:")
+    assert not is_pointer("You can email us at privacy@example.com and ask:")
+    assert not is_pointer("Please see our cookie policy for details.")      # names no place in this text
+    long_fact = ("We share your name, address, phone number and order history with the couriers and payment "
+                 "processors that deliver and settle each order for you, as described in the section below.")
+    assert not is_pointer(long_fact)                                         # it carries its own facts
+
+
+def test_a_sentence_said_twice_is_a_candidate_once():
+    same = "Google Analytics tracks your on-site behavior."
+    a, b = _ev_text(same), Evidence(Unit("c1", 500, 500 + len(same), same), CHUNK, 0.6, 0.5, 0.1)
+    c = _ev_text("We keep it for 2 years.")
+    assert distinct_texts([a, b, c]) == [a, c]
+
+
+SOURCE = ("We collect the following data:\n\n  1. How and when you access your account;\n"
+          "  2. Information about the device you use. We keep it safe.\n  3. IP address.\n\nAfter the list.")
+
+
+def _units_of(*texts: str) -> list[Unit]:
+    return [Unit("c1", SOURCE.index(t), SOURCE.index(t) + len(t), t) for t in texts]
+
+
+def test_list_items_are_the_units_that_open_a_line():
+    after = _units_of("How and when you access your account;", "Information about the device you use.",
+                      "We keep it safe.", "IP address.", "After the list.")
+    assert begins_line(SOURCE, after[0].start) and not begins_line(SOURCE, after[2].start)
+    assert [u.text for u in list_items(after, SOURCE)] == [
+        "How and when you access your account;", "Information about the device you use.", "IP address.",
+        "After the list."]
+    assert len(list_items(after, None)) == 5                    # without the source: every unit
+
+
+def test_a_list_announced_at_a_chunk_end_takes_its_items_from_the_next_chunk():
+    intro, *items = _units_of("We collect the following data:", "How and when you access your account;",
+                              "IP address.")
+
+    class Store:
+        def units_in(self, chunk_id):
+            return [intro]
+
+    out = expand_list_intros([_ev(intro)], Store(), following=lambda chunk: items, sources={"p": SOURCE})
+    assert [e.unit.text for e in out] == [u.text for u in items]
+
+
+def test_an_intro_holding_the_address_asked_for_answers_alone():
+    from assistant.lexicon import required_answer_type
+
+    units = _units()
+    out = expand_list_intros([_ev(units[0])], FakeStore(), required=required_answer_type("how do I contact you?"))
+    assert [e.unit.text for e in out] == [units[0].text]
+    with_items = expand_list_intros([_ev(units[0])], FakeStore())
+    assert [e.unit.text for e in with_items] == [units[0].text, units[1].text, units[2].text]
+
+
+def test_a_sentence_pointing_back_brings_the_one_before():
+    text = "We also use Google Analytics and Yoast. Some or all of these tools may track you."
+    first, second = (Unit("c1", 0, 39, text[:39]), Unit("c1", 40, len(text), text[40:]))
+
+    class Store:
+        def units_in(self, chunk_id):
+            return [first, second]
+
+    out = with_antecedents([_ev(second)], Store())
+    assert [e.unit.text for e in out] == [first.text, second.text]
+    assert with_antecedents([_ev(first)], Store())[0].unit is first       # nothing to bring
+
+
+# --- questions that ask two things, and ages that are not versions ------------------------------
+from assistant.question import question_parts  # noqa: E402
+from assistant.route import OLD_VERSION_RE  # noqa: E402
+
+
+def test_a_question_asking_two_things_splits_in_two():
+    assert question_parts("What payment information does Alibaba.com collect, and who else receives it?") == [
+        "What payment information does Alibaba.com collect", "who else receives it"]
+    assert question_parts("did the old policy cover aliexpress? whats different now") == [
+        "did the old policy cover aliexpress", "whats different now"]
+    assert question_parts("who receives my payment data?") == ["who receives my payment data?"]
+    assert question_parts("do you sell and share my data?") == ["do you sell and share my data?"]
+    assert question_parts("cookies and how?") == ["cookies and how?"]      # a part too short to ask
+
+
+def test_an_age_is_not_the_old_version():
+    assert not OLD_VERSION_RE.search("can my 15 year old sign up?")
+    assert not OLD_VERSION_RE.search("my son is 12 years old")
+    assert OLD_VERSION_RE.search("what did the old policy say?")
+
+
+def test_the_next_chunk_continues_only_its_own_section():
+    from assistant.retrieve import next_in_section
+
+    def chunk(cid, start, section, version=None, policy="p"):
+        return Chunk(id=cid, policy=policy, version=version, current=version is None, section=section,
+                     start=start, end=start + 10, text="x")
+
+    a, b, c = chunk("a", 0, "Data"), chunk("b", 10, "Data"), chunk("c", 20, "Cookies")
+    old = chunk("o", 5, "Data", version="2018")
+    other = chunk("q", 12, "Data", policy="q")
+    assert next_in_section([c, other, b, old, a]) == {"a": b}
