@@ -7,12 +7,15 @@ from pathlib import Path
 from typing import Callable
 
 from index.chunk import DEFAULT_MAX_TOKENS
+from index.embed_cache import EmbedCache
 from index.load import SUPPORTED_SUFFIXES, LoadError, load_document, policy_id_for
 from index.parse import ParsedPolicy, generation, content_hash, parse_document
-from index.store import Store
-from index.vectors import policy_vectors
+from index.store import PolicyWrite, Store
+from index.vectors import embed_texts, policy_vectors
 
 INDEXED, UNCHANGED, FAILED, PRUNED = "indexed", "unchanged", "error", "pruned"
+# Embed texts per model call: a few dozen policies' units, sorted by length inside the call.
+GROUP_TEXTS = 2048
 
 
 @dataclass
@@ -28,6 +31,8 @@ class FileResult:
 class IndexReport:
     results: list[FileResult] = field(default_factory=list)
     embedded_chunks: int = 0
+    embed_texts: int = 0       # texts the indexed policies' vectors are made from
+    embedded_texts: int = 0    # of those, texts the model embedded (the rest: duplicates, kept vectors)
     seconds: float = 0.0
 
     def count(self, status: str) -> int:
@@ -55,24 +60,44 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[FileResult]]:
     return files, errors
 
 
+@dataclass
+class _Pending:
+    """A parsed policy waiting for its group's embedding pass."""
+
+    slot: int
+    path: Path
+    parsed: ParsedPolicy
+    source_text: str
+    texts: list[str]
+
+
 class Indexer:
-    """Builds or incrementally updates the index; the embedder is created only when needed."""
+    """Builds or incrementally updates the index; the embedder is created only when needed.
+
+    Changed policies are embedded in groups: one model call over the distinct texts of
+    several policies (``index/embed_cache.py``) pads less than one call per policy, and a text
+    shared by several policies, or kept from a policy's previous generation, is embedded once.
+    """
 
     def __init__(self, store: Store, embedder_factory: Callable, max_tokens: int = DEFAULT_MAX_TOKENS,
-                 model_name: str | None = None):
+                 model_name: str | None = None, group_texts: int = GROUP_TEXTS,
+                 cache_factory: Callable[..., EmbedCache] = EmbedCache):
         from index.embed import default_model_name
 
         self.store = store
         self._embedder_factory = embedder_factory
-        self._embedder = None
+        self._cache_factory = cache_factory
+        self._cache: EmbedCache | None = None
         self.max_tokens = max_tokens
         self.model_name = model_name or default_model_name()
+        self.group_texts = group_texts
 
     @property
-    def embedder(self):
-        if self._embedder is None:
-            self._embedder = self._embedder_factory()
-        return self._embedder
+    def embedder(self) -> EmbedCache:
+        """The model behind this run's embedding cache (loaded on first use)."""
+        if self._cache is None:
+            self._cache = self._cache_factory(self._embedder_factory(), self.model_name)
+        return self._cache
 
     def run(self, paths: list[Path], prune: bool = False,
             progress: Callable[[FileResult], None] | None = None) -> IndexReport:
@@ -82,19 +107,32 @@ class Indexer:
         report.results.extend(errors)
         known = self.store.generations()
         seen: dict[str, str] = {}
-        for path in files:
-            result = self._index_file(path, known, seen, report)
-            report.results.append(result)
+        done: list[FileResult | None] = [None] * len(files)  # file order, whatever order they finish in
+        pending: list[_Pending] = []
+
+        def finish(slot: int, result: FileResult) -> None:
+            done[slot] = result
             if progress:
                 progress(result)
+
+        for slot, path in enumerate(files):
+            prepared = self._prepare(slot, path, known, seen)
+            if isinstance(prepared, FileResult):
+                finish(slot, prepared)
+                continue
+            pending.append(prepared)
+            if sum(len(p.texts) for p in pending) >= self.group_texts:
+                self._flush(pending, report, finish)
+        self._flush(pending, report, finish)
+        report.results.extend(done)
         self.store.remove_orphans()
         if prune:
             report.results.extend(self._prune())
         report.seconds = time.perf_counter() - started
         return report
 
-    def _index_file(self, path: Path, known: dict[str, str], seen: dict[str, str],
-                    report: IndexReport) -> FileResult:
+    def _prepare(self, slot: int, path: Path, known: dict[str, str], seen: dict[str, str]) -> FileResult | _Pending:
+        """A final result (failed, unchanged), or the parsed policy to embed and store."""
         try:
             pid = policy_id_for(path)
             if pid in seen:
@@ -110,14 +148,31 @@ class Indexer:
         parsed = parse_document(doc, self.max_tokens, self.model_name)
         if not parsed.chunks:
             return FileResult(str(path), pid, FAILED, f"{path.name}: no policy text found after cleaning")
-        self._store(parsed, doc.text)
-        report.embedded_chunks += len(parsed.chunks)
-        return FileResult(str(path), pid, INDEXED, f"{pid}: {len(parsed.chunks)} chunks", len(parsed.chunks))
+        if pid in known:  # its previous generation's vectors serve every unchanged text
+            self.embedder.prime(self.store.unit_vectors_by_key(pid))
+        return _Pending(slot, path, parsed, doc.text, embed_texts(parsed.chunks, parsed.units))
 
-    def _store(self, parsed: ParsedPolicy, source_text: str) -> None:
-        chunk_vectors, unit_vectors = policy_vectors(self.embedder, parsed.chunks, parsed.units)
-        self.store.replace_policy(parsed.policy, parsed.gen, source_text, parsed.chunks, chunk_vectors,
-                                  parsed.units, unit_vectors)
+    def _flush(self, pending: list[_Pending], report: IndexReport,
+               finish: Callable[[int, FileResult], None]) -> None:
+        """Embed the group's missing texts in one call, then store the group's policies together."""
+        if not pending:
+            return
+        cache = self.embedder
+        report.embed_texts += sum(len(p.texts) for p in pending)
+        report.embedded_texts += cache.warm([t for p in pending for t in p.texts])
+        writes = []
+        for p in pending:
+            parsed = p.parsed
+            chunk_vectors, unit_vectors = policy_vectors(cache, parsed.chunks, parsed.units)
+            writes.append(PolicyWrite(parsed.policy, parsed.gen, p.source_text, parsed.chunks, chunk_vectors,
+                                      parsed.units, unit_vectors, cache.keys(p.texts[:len(parsed.units)])))
+        self.store.replace_policies(writes)
+        for p in pending:
+            chunks = len(p.parsed.chunks)
+            report.embedded_chunks += chunks
+            finish(p.slot, FileResult(str(p.path), p.parsed.policy.id, INDEXED, f"{p.parsed.policy.id}: {chunks} chunks",
+                                      chunks))
+        pending.clear()
 
     def _prune(self) -> list[FileResult]:
         pruned = []

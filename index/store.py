@@ -19,6 +19,7 @@ from index.records import Chunk, Policy, Unit
 
 CHUNKS, UNITS, POLICIES = "policychat-chunks", "policychat-units", "policychat-policies"
 WRITE_BATCH = 1000
+KEY = "ekey"  # unit metadata: the key of the text its vector embeds (index/embed_cache.text_key)
 
 
 class StoreUnavailable(Exception):
@@ -49,6 +50,27 @@ def _guarded(method):
                 raise StoreUnavailable(f"the Chroma store is not answering ({type(exc).__name__})") from None
             raise
     return wrapper
+
+
+@dataclass
+class PolicyWrite:
+    """One policy's new generation: records and vectors, ready to store."""
+
+    policy: Policy
+    gen: str
+    source_text: str
+    chunks: list[Chunk]
+    chunk_vectors: np.ndarray
+    units: list[Unit]
+    unit_vectors: np.ndarray
+    unit_keys: list[str] | None = None  # embed-text keys, so a later run can reuse the unit vectors
+
+    def unit_rows(self) -> list[tuple[str, np.ndarray, str, dict]]:
+        """(id, vector, document, metadata) of each unit."""
+        by_chunk = {c.id: c for c in self.chunks}
+        keys = self.unit_keys or [None] * len(self.units)
+        return [(f"{u.chunk_id}:{u.start}", v, u.text, _unit_meta(u, by_chunk[u.chunk_id], self.gen, k))
+                for u, v, k in zip(self.units, self.unit_vectors, keys)]
 
 
 @dataclass
@@ -205,27 +227,36 @@ class Store:
                  for d, m in zip(got["documents"], got["metadatas"])]
         return sorted(units, key=lambda u: u.start)
 
+    def unit_vectors_by_key(self, policy_id: str) -> dict[str, np.ndarray]:
+        """The stored unit vectors of a policy by embed-text key (index/embed_cache.py), so
+        re-indexing an edited policy re-embeds only the texts that changed."""
+        got = self.units.get(where={"policy": policy_id}, include=["embeddings", "metadatas"])
+        return {meta[KEY]: np.asarray(vector, dtype=np.float32)
+                for meta, vector in zip(got["metadatas"], got["embeddings"]) if meta.get(KEY)}
+
     # --- writing -------------------------------------------------------------------------
-    def replace_policy(self, policy: Policy, gen: str, source_text: str, chunks: list[Chunk],
-                       chunk_vectors: np.ndarray, units: list[Unit], unit_vectors: np.ndarray) -> None:
-        """Install a new generation of a policy; the old one stays visible until the flip."""
-        self._delete_gen(policy.id, gen)  # leftovers of an interrupted run of this same generation
-        for i in range(0, len(chunks), WRITE_BATCH):
-            part = chunks[i:i + WRITE_BATCH]
-            self.chunks.add(ids=[c.id for c in part], embeddings=chunk_vectors[i:i + WRITE_BATCH].tolist(),
-                            documents=[c.text for c in part], metadatas=[_chunk_meta(c, gen) for c in part])
-        by_chunk = {c.id: c for c in chunks}
-        for i in range(0, len(units), WRITE_BATCH):
-            part = units[i:i + WRITE_BATCH]
-            self.units.add(ids=[f"{u.chunk_id}:{u.start}" for u in part],
-                           embeddings=unit_vectors[i:i + WRITE_BATCH].tolist(),
-                           documents=[u.text for u in part],
-                           metadatas=[_unit_meta(u, by_chunk[u.chunk_id], gen) for u in part])
+    def replace_policies(self, writes: list["PolicyWrite"]) -> None:
+        """Install new generations of several policies; the old ones stay visible until the flip.
+
+        One Chroma call per collection for the whole group: each call costs about 25 ms on top
+        of its rows (embedded Chroma commits per call), which dominated writing at 300 policies."""
+        if not writes:
+            return
+        self._delete_gens(writes, keep=False)  # leftovers of an interrupted run of these same generations
+        chunk_rows = [(c.id, v, c.text, _chunk_meta(c, w.gen))
+                      for w in writes for c, v in zip(w.chunks, w.chunk_vectors)]
+        unit_rows = [row for w in writes for row in w.unit_rows()]
+        for collection, rows in ((self.chunks, chunk_rows), (self.units, unit_rows)):
+            for i in range(0, len(rows), WRITE_BATCH):
+                ids, vectors, docs, metas = zip(*rows[i:i + WRITE_BATCH])
+                collection.add(ids=list(ids), embeddings=np.asarray(vectors, dtype=np.float32),
+                               documents=list(docs), metadatas=list(metas))
         checkpoint("after_add")
-        self.manifests.upsert(ids=[policy.id], embeddings=[[1.0]], documents=[source_text],
-                              metadatas=[{"gen": gen, "manifest": json.dumps(policy.to_dict())}])
+        self.manifests.upsert(ids=[w.policy.id for w in writes], embeddings=[[1.0]] * len(writes),
+                              documents=[w.source_text for w in writes],
+                              metadatas=[{"gen": w.gen, "manifest": json.dumps(w.policy.to_dict())} for w in writes])
         checkpoint("after_flip")
-        self._delete_other_gens(policy.id, gen)
+        self._delete_gens(writes, keep=True)
 
     def remove_policy(self, policy_id: str) -> None:
         self.manifests.delete(ids=[policy_id])
@@ -239,19 +270,18 @@ class Store:
         self.chunks.delete(where=where)
         self.units.delete(where=where)
 
-    def _delete_gen(self, policy_id: str, gen: str) -> None:
-        where = {"$and": [{"policy": policy_id}, {"gen": gen}]}
-        self.chunks.delete(where=where)
-        self.units.delete(where=where)
-
-    def _delete_other_gens(self, policy_id: str, gen: str) -> None:
-        where = {"$and": [{"policy": policy_id}, {"gen": {"$ne": gen}}]}
+    def _delete_gens(self, writes: list["PolicyWrite"], keep: bool) -> None:
+        """Delete, for each written policy, its rows of other generations (``keep``) or of the
+        generation being written (leftovers of an interrupted run); one call per collection."""
+        clauses = [{"$and": [{"policy": w.policy.id}, {"gen": {"$ne": w.gen} if keep else w.gen}]} for w in writes]
+        where = clauses[0] if len(clauses) == 1 else {"$or": clauses}
         self.chunks.delete(where=where)
         self.units.delete(where=where)
 
 
 for _name in ("policies", "generations", "source_text", "source_texts", "chunk_rows", "query_chunks",
-              "query_units", "rank_units", "units_in", "replace_policy", "remove_policy", "remove_orphans"):
+              "query_units", "rank_units", "units_in", "unit_vectors_by_key", "replace_policies", "remove_policy",
+              "remove_orphans"):
     setattr(Store, _name, _guarded(getattr(Store, _name)))
 
 
@@ -260,9 +290,10 @@ def _chunk_meta(c: Chunk, gen: str) -> dict:
             "section": c.section, "start": c.start, "end": c.end, "tokens": c.tokens}
 
 
-def _unit_meta(u: Unit, c: Chunk, gen: str) -> dict:
-    return {"policy": c.policy, "gen": gen, "chunk_id": u.chunk_id, "version": c.version or "",
+def _unit_meta(u: Unit, c: Chunk, gen: str, key: str | None) -> dict:
+    meta = {"policy": c.policy, "gen": gen, "chunk_id": u.chunk_id, "version": c.version or "",
             "current": c.current, "start": u.start, "end": u.end, "section": c.section}
+    return meta | {KEY: key} if key else meta
 
 
 def _unit_row(doc: str, meta: dict) -> tuple[Unit, Chunk]:

@@ -27,11 +27,22 @@ def pool(vectors: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return (mean / norm if norm else mean).astype(np.float32)
 
 
+def unit_texts(chunks: list[Chunk], units: list[Unit]) -> list[str]:
+    """Each unit's embed text, in the order given."""
+    sections = {c.id: c.section for c in chunks}
+    return [unit_embed_text(u, sections[u.chunk_id]) for u in units]
+
+
+def embed_texts(chunks: list[Chunk], units: list[Unit]) -> list[str]:
+    """Every text ``policy_vectors`` embeds: the units, then the chunks that hold no unit."""
+    holders = {u.chunk_id for u in units}
+    return unit_texts(chunks, units) + [c.embed_text() for c in chunks if c.id not in holders]
+
+
 def policy_vectors(embedder, chunks: list[Chunk], units: list[Unit]) -> tuple[np.ndarray, np.ndarray]:
     """(chunk vectors, unit vectors) in the order given; one embedding pass over the units,
     plus the few chunks that hold no unit (a heading-only or very short chunk)."""
-    sections = {c.id: c.section for c in chunks}
-    texts = [unit_embed_text(u, sections[u.chunk_id]) for u in units]
+    texts = unit_texts(chunks, units)
     unit_vectors = embedder.embed(texts)
     weights = np.asarray(embedder.token_counts(texts), dtype=np.float32)
     rows_of: dict[str, list[int]] = defaultdict(list)

@@ -151,7 +151,8 @@ def cmd_index(args) -> int:
             print(r.message, file=sys.stderr)
     print(f"indexed {report.count('indexed')}, unchanged {report.count('unchanged')}, "
           f"failed {report.count(FAILED)}, pruned {report.count('pruned')}; "
-          f"{report.embedded_chunks} chunks embedded in {report.seconds:.1f}s → {ctx.chroma_url or ctx.db_dir}")
+          f"{report.embedded_chunks} chunks embedded ({report.embedded_texts} of {report.embed_texts} texts "
+          f"through the model, the rest reused) in {report.seconds:.1f}s → {ctx.chroma_url or ctx.db_dir}")
     return 1 if report.nothing_indexed else 0
 
 
