@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from assistant.answer import INJECTION_TEXT, abstention_text, citations_for, compose
 from assistant.evidence import (expand_list_intros, merge_evidence, of_required_type, score_units, select, support,
-                                with_antecedents)
+                                with_antecedents, with_named_items)
 from assistant.generate import GenerationFailed, Generator, check_citations
 from assistant.guard import is_injection
 from assistant.lexicon import required_answer_type
@@ -157,6 +157,8 @@ class Assistant:
                 if support(best) >= ABSTAIN_BELOW:
                     chosen = merge_evidence(chosen, best)
         chosen = with_antecedents(chosen, self.retriever.store)
+        chosen = with_named_items(question, chosen, self.retriever.store, self.retriever.units_following,
+                                  self.retriever.sources)
         return pid, expand_list_intros(chosen, self.retriever.store, self.retriever.units_following,
                                        self.retriever.sources, required_answer_type(question))
 

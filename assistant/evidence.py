@@ -211,6 +211,44 @@ def list_items(after: list[Unit], source: str | None) -> list[Unit]:
     return items
 
 
+SHORT_ITEM_WORDS = 8
+# "Which companies set marketing cookies?": the answer is a run of names under a description.
+ENUMERATION_RE = re.compile(r"(?i)\b(?:which|what)\s+(?:\w+\s+){0,2}?(?:companies|partners|platforms|providers|"
+                            r"processors|vendors|tools|networks|third parties|advertisers|apps|countries)\b")
+
+
+def names_after(after: list[Unit], source: str) -> list[Unit]:
+    """The run of short lines right after a paragraph (a table of names, "Criteo https://…"),
+    as long as it lasts; [] when the paragraph is followed by prose."""
+    run: list[Unit] = []
+    for unit in after:
+        if not begins_line(source, unit.start):
+            if run:
+                break
+            continue  # the rest of the paragraph itself
+        if len(unit.text.split()) > SHORT_ITEM_WORDS or unit.text.rstrip().endswith(":"):
+            break
+        run.append(unit)
+        if len(run) == LIST_ITEMS:
+            break
+    return run if len(run) >= 2 else []
+
+
+def with_named_items(question: str, chosen: list[Evidence], store, following: Callable[[Chunk], list[Unit]],
+                     sources: dict[str, str]) -> list[Evidence]:
+    """For a question asking which companies, tools … : the best passage plus the run of names
+    listed right under it (a description of marketing cookies, then its vendors line by line)."""
+    if not chosen or not ENUMERATION_RE.search(question):
+        return chosen
+    best = max(chosen, key=lambda e: e.score)
+    source = sources.get(best.chunk.policy)
+    if source is None:
+        return chosen
+    after = [u for u in store.units_in(best.unit.chunk_id) if u.start > best.unit.start] + following(best.chunk)
+    names = names_after(after, source)
+    return merge_evidence(chosen, [Evidence(u, best.chunk, best.score, best.dense, best.lexical) for u in names])
+
+
 def _contact_intro_above(ev: Evidence) -> bool:
     """Whether the chunk text shows a list intro with an address above this unit (a cheap
     test on text in hand, so the store is asked for the chunk's units only when it pays)."""

@@ -50,6 +50,9 @@ ANSWER_TYPES = [
      re.compile(YEAR)),
     (re.compile(r"(?i)\b(kid|kids|child|children|minor|minors|teen|\d{1,2}[ -]year[ -]old|under ?1[0-9]|age)\b"),
      re.compile(r"(?i)\b(minor|minors|child|children|age of|over 1[0-9]|under 1[0-9]|adults?|parent)")),
+    # "Who is the data controller / the representative?" asks for a name.
+    (re.compile(r"(?i)\bwho(?:'s| is| are)\b"),
+     re.compile(r"\bName:|\b(?:Limited|Ltd|Inc|LLC|GmbH|Pte|Corporation|S\.A\.|B\.V\.)(?:\W|$)")),
     (re.compile(r"(?i)\bhow (do|can) i\b|\bhow to\b"),
      re.compile(r"(?i)\b(you can|you may|please|by (sending|emailing|visiting|clicking)|contact|request)\b")),
 ]
@@ -80,8 +83,17 @@ REQUIRED_ANSWER_TYPES = [
 ]
 
 
+# "Which of these policies mention GDPR?": only a passage that names the thing mentions it.
+MENTION_RE = re.compile(r"(?i)\b(?:mention|mentions|mentioned|say anything about|talk about|refer to)\s+"
+                        r"(?:the\s+|a\s+|an\s+)?([\w.&-]+(?:\s+[\w.&-]+){0,3}?)\s*[?.!]*$")
+
+
 def required_answer_type(question: str) -> re.Pattern | None:
-    """What a passage must contain to answer ``question`` (a duration, an amount, a date), if anything."""
+    """What a passage must contain to answer ``question`` (a duration, an amount, a date, the
+    very words of the thing it asks whether the policy mentions), if anything."""
+    mention = MENTION_RE.search(question)
+    if mention:
+        return re.compile("".join(rf"(?=.*\b{re.escape(w)}\b)" for w in mention.group(1).split()), re.I | re.S)
     return next((a for q, a in REQUIRED_ANSWER_TYPES if q.search(question)), None)
 
 

@@ -17,6 +17,7 @@ from index.store import Store
 CANDIDATES = 30
 OVERFETCH = 4
 REFRESH_SECONDS = 5.0
+FOLLOWING_CHUNKS = 2     # how far a list may run on past the chunk that announces it
 
 
 class UnknownPolicy(ValueError):
@@ -65,11 +66,17 @@ class Retriever:
                 "version": np.array([c.version or "" for c in lexical.chunks], dtype=object),
             }
 
-    def units_following(self, chunk: Chunk) -> list[Unit]:
-        """The units of the chunk that continues ``chunk``'s section, if one does: a list
-        announced at the end of one chunk goes on in the next."""
+    def units_following(self, chunk: Chunk, chunks: int = FOLLOWING_CHUNKS) -> list[Unit]:
+        """The units of the next few chunks of ``chunk``'s section: a list announced at the
+        end of one chunk goes on in the next ones."""
+        units: list[Unit] = []
         following = self._next.get(chunk.id)
-        return self.store.units_in(following.id) if following else []
+        for _ in range(chunks):
+            if following is None:
+                break
+            units += self.store.units_in(following.id)
+            following = self._next.get(following.id)
+        return units
 
     def check_policy(self, policy_id: str) -> None:
         if policy_id not in self.policies:

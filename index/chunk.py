@@ -19,6 +19,8 @@ from index.tokens import count_tokens
 DEFAULT_MAX_TOKENS = 200
 TINY_SECTION_TOKENS = 40
 MIN_UNIT_WORDS = 3
+# A shorter line still cites something when it names a web address: "Criteo https://www.criteo.com/".
+ADDRESS_RE = re.compile(r"https?://|\bwww\.|@[\w-]+\.\w")
 BULLET_RE = re.compile(r"\s*(?:[*\-·•o]|\d{1,2}[.)])\s+")
 
 
@@ -138,6 +140,6 @@ def units_of_chunk(doc: CleanDoc, chunk: Chunk, heading_starts: set[int]) -> lis
             lo += bullet.end()  # a list item is quoted without its bullet
         for a, b in sentence_spans(doc.text[lo:hi], lo):
             piece = doc.text[a:b]
-            if len(piece.split()) >= MIN_UNIT_WORDS:
+            if len(piece.split()) >= MIN_UNIT_WORDS or (len(piece.split()) == 2 and ADDRESS_RE.search(piece)):
                 units.append(Unit(chunk_id=chunk.id, start=a, end=b, text=piece))
     return units

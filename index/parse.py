@@ -12,7 +12,7 @@ from index.sections import build_sections
 from index.versions import split_versions
 
 
-PIPELINE_VERSION = "6"
+PIPELINE_VERSION = "7"
 GENERIC_TITLES = {"privacy policy", "privacy notice", "privacy statement"}
 
 

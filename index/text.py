@@ -69,7 +69,8 @@ def effective_date(text: str) -> str | None:
 # Sentence ends: ., ! or ? (optionally closed by quotes/brackets) followed by space and a capital,
 # digit, quote or bullet. Abbreviations that commonly end in '.' are protected.
 _ABBREV = re.compile(r"(?i)\b(e\.g|i\.e|etc|inc|ltd|co|no|vs|mr|ms|dr|u\.s|st|reg|art)\.$")
-_INITIAL = re.compile(r"(?:^|[\s(])[A-Z]\.$")   # "section M." / "J. Smith": not a sentence end
+# "section M." / "J. Smith" / "section **H." (markdown bold): not a sentence end
+_INITIAL = re.compile(r"(?:^|[\s(*_\"“])[A-Z]\.$")
 _SENT_END = re.compile(r"[.!?;][\"'”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9•·*])")
 
 

@@ -322,3 +322,18 @@ def test_contract_has_exactly_the_documented_keys(extractive, ctx):
 def test_undated_policy_cites_version_none(extractive):
     contract = extractive.ask("does alopal sell my info", policy="alopal").to_contract()
     assert contract["citations"] and all(c["version"] is None for c in contract["citations"])
+
+
+def test_which_companies_lists_the_names_under_the_description(extractive):
+    """The marketing-cookie vendors are a run of "Name https://…" lines under the description."""
+    answer = extractive.ask("which companies set marketing cookies on alibaba.com", policy="alibaba")
+    quotes = quotes_of(answer)
+    for name in ("criteo", "bing", "yahoo", "yandex"):
+        assert name in quotes, quotes
+
+
+def test_a_list_running_over_three_chunks_is_cited_to_its_end(extractive):
+    answer = extractive.ask("What rights do I have under GDPR with PODpartner?", policy="podpartner")
+    quotes = quotes_of(answer)
+    for right in ("right of access", "right to erasure", "right of data portability", "right to object"):
+        assert right in quotes, quotes

@@ -530,3 +530,17 @@ def test_split_versions_newest_is_current_whatever_the_order():
     versions = split_versions(clean(text))
     assert [(v.label, v.current) for v in versions] == [("2018-06-01", False), ("2021-07-02", True)]
     assert versions[0].start == 0  # the title before the first marker belongs to the first version
+
+
+def test_a_name_with_its_web_address_is_a_citation_unit():
+    """Cookie vendors listed as "Criteo https://www.criteo.com/" can be cited; bare two-word
+    fragments still cannot."""
+    units = {u.text for u in parsed("alibaba").units}
+    assert "Criteo https://www.criteo.com/" in units
+    assert "Yandex https://yandex.com" in units
+    assert not any(len(u.split()) < 3 and "http" not in u and "www." not in u and "@" not in u for u in units)
+
+
+def test_a_bold_section_letter_does_not_end_a_sentence():
+    units = [u.text for u in parsed("alibaba").units]
+    assert any(u.startswith("If you are a resident of the EEA") and u.endswith("below:") for u in units)
