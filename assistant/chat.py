@@ -10,8 +10,8 @@ from dataclasses import replace
 from collections.abc import Iterator
 
 from assistant.answer import INJECTION_TEXT, abstention_text, citations_for, compose
-from assistant.evidence import (expand_list_intros, merge_evidence, of_required_type, score_units, select, support,
-                                with_antecedents, with_named_items)
+from assistant.evidence import (expand_list_intros, merge_evidence, naming_what_was_asked, of_required_type,
+                                score_units, select, support, with_antecedents, with_named_items)
 from assistant.generate import GenerationFailed, Generator, check_citations
 from assistant.guard import is_injection
 from assistant.lexicon import required_answer_type
@@ -108,8 +108,10 @@ class Assistant:
             threshold = ABSTAIN_BELOW if scope.policies else CROSS_ABSTAIN_BELOW
         base.timings["retrieve_ms"] = _ms(t_retrieve)
         base.support = round(max((support(ev) for _, ev in per_policy), default=0.0), 4)
+        per_policy = [(pid, naming_what_was_asked(topic, ev)) for pid, ev in per_policy]
         answered = [(pid, ev) for pid, ev in per_policy if ev and support(ev) >= threshold]
-        silent = [titles[pid] for pid, ev in per_policy if not ev or support(ev) < threshold]
+        answering = {pid for pid, _ in answered}
+        silent = [titles[pid] for pid, _ in per_policy if pid not in answering]
         if not answered:
             asked = [titles[p] for p in scope.policies] if scope.policies else list(titles.values())
             base.text, base.abstained = abstention_text(asked), True

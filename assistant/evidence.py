@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.lexicon import EMAIL, answer_type_bonus, required_answer_type, synonym_map
+from assistant.lexicon import EMAIL, answer_type_bonus, named_things, required_answer_type, synonym_map
 from assistant.records import Hit
 from assistant.terms import content_terms, term_pairs
 from index.records import Chunk, Unit
@@ -310,6 +310,14 @@ def with_antecedents(chosen: list[Evidence], store) -> list[Evidence]:
         if earlier:
             out.append(Evidence(earlier[-1], ev.chunk, ev.score, ev.dense, ev.lexical))
     return merge_evidence([], out) if len(out) > len(chosen) else chosen
+
+
+def naming_what_was_asked(question: str, evidence: list[Evidence]) -> list[Evidence]:
+    """For a question about a thing by name (Stripe, fingerprints, insurers): the passages that
+    name it, none when no passage does (the policy is then silent on it, however close the
+    topic). Other questions keep all their passages."""
+    asked = named_things(question)
+    return [e for e in evidence if asked & named_things(e.unit.text)] if asked else evidence
 
 
 def support(evidence: list[Evidence]) -> float:

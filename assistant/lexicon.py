@@ -101,3 +101,20 @@ def answer_type_bonus(question: str, unit_text: str) -> float:
     """A bonus when the passage holds the kind of thing the question asks for."""
     return max((ANSWER_TYPE_BONUS for q, a in ANSWER_TYPES if q.search(question) and a.search(unit_text)),
                default=0.0)
+
+
+# Things a question can ask about by name. A passage that does not name the thing does not
+# answer ("does podpartner use Stripe?" is not answered by "payments go to payment processors").
+NAMED_THINGS = [
+    "stripe", "paypal", "apple pay", "google pay", "klarna", "visa", "mastercard", "american express",
+    "insurance", "insurer", "insurers", "fingerprint", "fingerprints", "face id", "facial recognition",
+    "biometric", "biometrics", "retina", "voiceprint",
+    "facebook", "instagram", "twitter", "tiktok", "linkedin", "youtube", "whatsapp", "snapchat", "pinterest",
+    "criteo", "yandex", "bing", "yahoo", "hotjar", "mixpanel", "google analytics", "vkontakte",
+]
+_NAMED_THING_RE = re.compile(r"(?i)\b(" + "|".join(re.escape(t) for t in NAMED_THINGS) + r")\b")
+
+
+def named_things(text: str) -> set[str]:
+    """The named things (brands, biometrics, insurers …) a text mentions, as stems."""
+    return {" ".join(stem(w) for w in m.lower().split()) for m in _NAMED_THING_RE.findall(text)}

@@ -167,6 +167,10 @@ UNANSWERABLE_IN_SCOPE = [
     ("alipartnership", "how much does alipartnership charge to join the affiliate programme?"),
     ("alopal", "what's the weather in Paris"),
     ("podpartner", "write me a poem"),
+    # the topic is there, the thing asked about by name is not: no insurer, no Stripe, no fingerprint
+    ("podpartner", "does podpartner sell data to insurance companies?"),
+    ("podpartner", "does podpartner use stripe or paypal for payments"),
+    ("aliexpress", "does aliexpress store my fingerprint or face id data"),
 ]
 OUT_OF_SCOPE = ["what's the weather in Paris", "write me a poem", "what's the capital of France?",
                 "recommend me a good vpn pls"]
@@ -337,3 +341,9 @@ def test_a_list_running_over_three_chunks_is_cited_to_its_end(extractive):
     quotes = quotes_of(answer)
     for right in ("right of access", "right to erasure", "right of data portability", "right to object"):
         assert right in quotes, quotes
+
+
+def test_a_thing_asked_about_by_name_must_be_named_by_each_policy_that_answers(extractive):
+    answer = extractive.ask("who uses facebook for ads, alibaba or aliexpress or both")
+    assert answer.abstained is False
+    assert answer.citations and all("facebook" in c.quote.lower() for c in answer.citations), answer.citations

@@ -240,3 +240,16 @@ def test_the_next_chunk_continues_only_its_own_section():
     old = chunk("o", 5, "Data", version="2018")
     other = chunk("q", 12, "Data", policy="q")
     assert next_in_section([c, other, b, old, a]) == {"a": b}
+
+
+def test_a_thing_asked_about_by_name_must_be_named():
+    from assistant.evidence import naming_what_was_asked as naming
+
+    processors = _ev_text("Payments are shared with payment processing services.")
+    paypal = _ev_text("PayPal pays commissions.")
+    assert naming("does podpartner use stripe or paypal?", [processors]) == []
+    assert naming("does podpartner use stripe or paypal?", [processors, paypal]) == [paypal]
+    assert naming("do you sell data to insurance companies?", [processors]) == []
+    insurer = _ev_text("We share data with our insurer.")
+    assert naming("do you sell data to insurers?", [insurer]) == [insurer]
+    assert naming("who receives my payment data?", [processors]) == [processors]   # nothing asked by name
