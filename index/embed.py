@@ -7,8 +7,24 @@ from pathlib import Path
 
 import numpy as np
 
-# Smaller batches pad less and run faster on 2 CPU cores (16: ~15 % faster than 32, bench).
-DEFAULT_BATCH = 16
+# Texts per forward pass follow a token budget (texts x longest text): 16 chunks of ~250 tokens,
+# or ~90 sentences of ~45. Fixed 16-text batches of short sentences made many tiny passes, each
+# ending in a thread barrier, which cost up to 10x when another process shared the 2 cores
+# (docs/performance.md); equal-work batches keep the passes few and the padding small.
+TOKEN_BUDGET = 4096
+MAX_BATCH = 256
+
+
+def token_batches(lengths: list[int], budget: int = TOKEN_BUDGET, cap: int = MAX_BATCH) -> list[list[int]]:
+    """Indices of texts grouped into batches, longest first, each within ``budget`` padded tokens."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    for i in order:
+        if batches and len(batches[-1]) < cap and (len(batches[-1]) + 1) * lengths[batches[-1][0]] <= budget:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
 
 
 def default_model_path() -> str:
@@ -30,12 +46,12 @@ def default_model_name() -> str:
 class Embedder:
     """Normalised sentence embeddings; one instance per process, safe across threads."""
 
-    def __init__(self, model_path: str | None = None, batch_size: int = DEFAULT_BATCH):
+    def __init__(self, model_path: str | None = None, token_budget: int = TOKEN_BUDGET):
         from sentence_transformers import SentenceTransformer
 
         self.model_path = model_path or default_model_path()
         self.model = SentenceTransformer(self.model_path, device="cpu", local_files_only=True)
-        self.batch_size = batch_size
+        self.token_budget = token_budget
         self.name = Path(self.model_path).name
         self._lock = threading.Lock()
 
@@ -47,10 +63,14 @@ class Embedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        batches = token_batches(self.token_counts(texts), self.token_budget)
         with self._lock:
-            vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                        convert_to_numpy=True, show_progress_bar=False)
-        return vectors.astype(np.float32)
+            for batch in batches:
+                out[batch] = self.model.encode([texts[i] for i in batch], batch_size=len(batch),
+                                               normalize_embeddings=True, convert_to_numpy=True,
+                                               show_progress_bar=False)
+        return out
 
     def token_counts(self, texts: list[str]) -> list[int]:
         """Model tokens per text (special tokens included, capped at the model's window)."""

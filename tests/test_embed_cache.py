@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from index.config import BUNDLED_CORPUS
-from index.embed import default_model_name
+from index.embed import default_model_name, token_batches
 from index.embed_cache import EmbedCache, text_key
 from index.load import load_document
 from index.parse import parse_document
@@ -103,6 +103,15 @@ def test_the_cap_evicts_old_entries_but_never_those_of_the_call_in_progress():
     assert fake.calls[-1] == ["a"]
 
 
+def test_token_batches_hold_equal_work_longest_first():
+    lengths = [10, 200, 50, 10, 120, 10]
+    batches = token_batches(lengths, budget=240, cap=2)
+    assert batches == [[1], [4, 2], [0, 3], [5]]
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert token_batches([], budget=240) == []
+    assert token_batches([500], budget=240) == [[0]]  # a text over the budget still gets its own pass
+
+
 # --- real model --------------------------------------------------------------------------------
 def test_cached_vectors_equal_embedding_each_text_directly(embedder):
     """alibaba holds two versions sharing text: deduplicated, grouped embedding must give every
@@ -114,8 +123,10 @@ def test_cached_vectors_equal_embedding_each_text_directly(embedder):
     assert len(model.texts) == len(set(texts)) < len(texts)
     cached = cache.embed(texts)
     direct = np.concatenate([embedder.embed(policy_texts(name)) for name in ("alibaba", "alopal")])
+    alone = embedder.model.encode(texts[:40], batch_size=1, normalize_embeddings=True)  # no batching at all
     assert cached.shape == direct.shape
     assert np.abs(cached - direct).max() < 1e-5
+    assert np.abs(cached[:40] - alone).max() < 1e-5
 
 
 @pytest.fixture
