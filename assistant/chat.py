@@ -28,6 +28,7 @@ CROSS_ABSTAIN_BELOW = 0.60    # support needed for a policy to be part of a cros
 CHUNKS_PER_SEARCH = 6
 CROSS_POLICIES = 5
 CROSS_UNITS = 2
+CROSS_CHUNKS = 4              # chunks searched per policy of a cross-policy question
 PART_UNITS, PART_WITHIN = 2, 0.05  # passages added for each part of a question that asks two things
 NEAREST_UNITS = 12            # units found directly by similarity, besides those in the top chunks
 
@@ -165,15 +166,17 @@ class Assistant:
                                        self.retriever.sources, required_answer_type(question))
 
     def _scored(self, question: str, vector, scope: Route):
-        """Candidate passages of one policy (in each version searched), best first."""
-        pid = scope.policies[0]
+        """Candidate passages of the scope's one policy (in each version searched), best first."""
+        return self._candidates(question, vector, scope.policies[0], scope.versions, CHUNKS_PER_SEARCH)
+
+    def _candidates(self, question: str, vector, pid: str, versions, chunks: int):
         hits: list[Hit] = []
         nearest = []
-        for version in scope.versions:
-            hits.extend(self.retriever.search(question, Scope((pid,), version), CHUNKS_PER_SEARCH, vector))
+        for version in versions:
+            hits.extend(self.retriever.search(question, Scope((pid,), version), chunks, vector))
             nearest.extend(self.retriever.search_units(Scope((pid,), version), NEAREST_UNITS, vector))
         return of_required_type(question, score_units(question, vector, hits, self.retriever.store,
-                                                      self.retriever.idf, nearest))
+                                                      self.retriever.idf, nearest, self.retriever.centrality(pid)))
 
     def _cross(self, question: str, vector, scope: Route):
         if scope.policies is None:
@@ -184,10 +187,7 @@ class Assistant:
             candidates = list(scope.policies)
         out = []
         for pid in candidates:
-            hits = self.retriever.search(question, Scope((pid,)), 4, vector)
-            nearest = self.retriever.search_units(Scope((pid,)), NEAREST_UNITS, vector)
-            scored = of_required_type(question, score_units(question, vector, hits, self.retriever.store,
-                                                             self.retriever.idf, nearest))
+            scored = self._candidates(question, vector, pid, (None,), CROSS_CHUNKS)
             out.append((pid, select(scored, CROSS_UNITS, within=0.03)))
         return out
 

@@ -40,6 +40,7 @@ class Retriever:
         self.idf = IdfTable([])
         self._columns: dict[str, np.ndarray] = {}
         self._next: dict[str, Chunk] = {}
+        self._centrality: dict[str, dict[tuple[str, int], float]] = {}
         self.refresh(force=True)
 
     def refresh(self, force: bool = False) -> None:
@@ -60,6 +61,7 @@ class Retriever:
             self.policies, self.gens, self.lexical = policies, gens, lexical
             self.sources, self.idf = sources, IdfTable(chunks)
             self._next = next_in_section(chunks)
+            self._centrality = {}
             self._columns = {
                 "policy": np.array([c.policy for c in lexical.chunks], dtype=object),
                 "current": np.array([c.current for c in lexical.chunks], dtype=bool),
@@ -77,6 +79,16 @@ class Retriever:
             units += self.store.units_in(following.id)
             following = self._next.get(following.id)
         return units
+
+    def centrality(self, policy_id: str) -> dict[tuple[str, int], float]:
+        """Each unit's closeness to the centre of its policy (Store.unit_centrality), computed
+        once per indexed generation."""
+        gen = self.gens.get(policy_id)
+        if gen is None:
+            return {}
+        if gen not in self._centrality:
+            self._centrality[gen] = self.store.unit_centrality(gen)
+        return self._centrality[gen]
 
     def check_policy(self, policy_id: str) -> None:
         if policy_id not in self.policies:

@@ -3,6 +3,7 @@
 A policy's chunks carry a generation id (content hash + pipeline settings). Readers only
 see generations named by a manifest, so replacing a policy is: add the new generation,
 flip the manifest, delete the old generation; a crash at any point leaves a searchable index.
+The indexer replaces policies in groups, each step one call for the whole group.
 """
 from __future__ import annotations
 
@@ -227,6 +228,19 @@ class Store:
                  for d, m in zip(got["documents"], got["metadatas"])]
         return sorted(units, key=lambda u: u.start)
 
+    def unit_centrality(self, gen: str) -> dict[tuple[str, int], float]:
+        """How close each unit of one policy generation sits to the centre of its policy (cosine
+        to the mean unit vector, minus its mean over the policy), by (chunk id, start): generic
+        "hub" sentences sit near the centre and come up for every question."""
+        got = self.units.get(where={"gen": gen}, include=["embeddings", "metadatas"])
+        if not got["ids"]:
+            return {}
+        vectors = np.asarray(got["embeddings"], dtype=np.float32)
+        centre = vectors.mean(axis=0)
+        sims = vectors @ (centre / (np.linalg.norm(centre) or 1.0))
+        sims -= sims.mean()
+        return {(m["chunk_id"], m["start"]): float(v) for m, v in zip(got["metadatas"], sims)}
+
     def unit_vectors_by_key(self, policy_id: str) -> dict[str, np.ndarray]:
         """The stored unit vectors of a policy by embed-text key (index/embed_cache.py), so
         re-indexing an edited policy re-embeds only the texts that changed."""
@@ -235,7 +249,7 @@ class Store:
                 for meta, vector in zip(got["metadatas"], got["embeddings"]) if meta.get(KEY)}
 
     # --- writing -------------------------------------------------------------------------
-    def replace_policies(self, writes: list["PolicyWrite"]) -> None:
+    def replace_policies(self, writes: list[PolicyWrite]) -> None:
         """Install new generations of several policies; the old ones stay visible until the flip.
 
         One Chroma call per collection for the whole group: each call costs about 25 ms on top
@@ -270,7 +284,7 @@ class Store:
         self.chunks.delete(where=where)
         self.units.delete(where=where)
 
-    def _delete_gens(self, writes: list["PolicyWrite"], keep: bool) -> None:
+    def _delete_gens(self, writes: list[PolicyWrite], keep: bool) -> None:
         """Delete, for each written policy, its rows of other generations (``keep``) or of the
         generation being written (leftovers of an interrupted run); one call per collection."""
         clauses = [{"$and": [{"policy": w.policy.id}, {"gen": {"$ne": w.gen} if keep else w.gen}]} for w in writes]
@@ -280,8 +294,8 @@ class Store:
 
 
 for _name in ("policies", "generations", "source_text", "source_texts", "chunk_rows", "query_chunks",
-              "query_units", "rank_units", "units_in", "unit_vectors_by_key", "replace_policies", "remove_policy",
-              "remove_orphans"):
+              "query_units", "rank_units", "units_in", "unit_centrality", "unit_vectors_by_key",
+              "replace_policies", "remove_policy", "remove_orphans"):
     setattr(Store, _name, _guarded(getattr(Store, _name)))
 
 

@@ -253,3 +253,24 @@ def test_a_thing_asked_about_by_name_must_be_named():
     insurer = _ev_text("We share data with our insurer.")
     assert naming("do you sell data to insurers?", [insurer]) == [insurer]
     assert naming("who receives my payment data?", [processors]) == [processors]   # nothing asked by name
+
+
+def test_a_hub_sentence_near_its_policy_centre_is_discounted():
+    import numpy as np
+
+    from assistant.evidence import score_units
+    from assistant.records import Hit
+
+    hub = Unit("c1", 0, 40, "We process your data on a legal basis.")
+    fact = Unit("c1", 50, 90, "We keep your data for two years.")
+
+    class Store:
+        def rank_units(self, vector, k, where):
+            return [(hub, CHUNK, 0.6), (fact, CHUNK, 0.6)]
+
+    hits = [Hit(CHUNK, 1.0)]
+    plain = score_units("what about my data", np.zeros(3), hits, Store(), FlatIdf())
+    assert plain[0].score == plain[1].score
+    centred = score_units("what about my data", np.zeros(3), hits, Store(), FlatIdf(),
+                          centrality={("c1", 0): 0.2, ("c1", 50): -0.1})
+    assert [e.unit for e in centred] == [fact, hub]

@@ -30,3 +30,18 @@ def test_rank_units_matches_the_filtered_chroma_query(store, embedder, question)
 
 def test_rank_units_with_no_match_is_empty(store, embedder):
     assert store.rank_units(embedder.embed_query("anything"), 5, {"policy": "no-such-policy"}) == []
+
+
+def test_unit_centrality_ranks_the_generic_sentences_of_a_policy_first(store):
+    gen = store.generations()["podpartner"]
+    centrality = store.unit_centrality(gen)
+    units = store.units.get(where={"gen": gen}, include=[])["ids"]
+    assert len(centrality) == len(units) > 50
+    assert abs(sum(centrality.values()) / len(centrality)) < 1e-4          # centred on the policy's mean
+    texts = {(u.chunk_id, u.start): u.text for u, _, _ in
+             store.rank_units(store.units.get(where={"gen": gen}, include=["embeddings"], limit=1)["embeddings"][0],
+                              len(units), {"gen": gen})}
+    ranked = sorted(centrality, key=centrality.get, reverse=True)
+    # the most central sentences are about personal data in general, the least are specific lines
+    assert any("personal data" in texts[k].lower() for k in ranked[:5]), [texts[k] for k in ranked[:5]]
+    assert store.unit_centrality("no-such-generation") == {}
