@@ -2,7 +2,7 @@
 
 Each test indexes a small corpus (alipartnership + podpartner) into its own temp dir. Fault
 injection runs `policychat index` in a subprocess with POLICYCHAT_FAULT set: index/faults.py
-ends that process with status 75 at the named point of Store.replace_policy.
+ends that process with status 75 at the named point of Store.replace_policies.
 """
 from __future__ import annotations
 
