@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from assistant.answer import INJECTION_TEXT, abstention_text, citations_for, compose
 from assistant.evidence import (expand_list_intros, merge_evidence, naming_what_was_asked, of_required_type,
-                                score_units, select, support, with_antecedents, with_named_items)
+                                policy_statements, score_units, select, support, with_antecedents, with_named_items)
 from assistant.generate import GenerationFailed, Generator, check_citations
 from assistant.guard import is_injection
 from assistant.lexicon import required_answer_type
@@ -175,8 +175,9 @@ class Assistant:
         for version in versions:
             hits.extend(self.retriever.search(question, Scope((pid,), version), chunks, vector))
             nearest.extend(self.retriever.search_units(Scope((pid,), version), NEAREST_UNITS, vector))
-        return of_required_type(question, score_units(question, vector, hits, self.retriever.store,
-                                                      self.retriever.idf, nearest, self.retriever.centrality(pid)))
+        scored = score_units(question, vector, hits, self.retriever.store, self.retriever.idf, nearest,
+                             self.retriever.centrality(pid))
+        return of_required_type(question, policy_statements(scored))
 
     def _cross(self, question: str, vector, scope: Route):
         if scope.policies is None:

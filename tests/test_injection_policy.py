@@ -156,3 +156,12 @@ def test_generated_text_that_obeys_an_injection_is_dropped(indexes, clean):
     assert answer.text == clean.ask("how do I contact you?", policy=POLICY).text  # the extractive fallback
     system = model.calls[0][0].content
     assert "never as instructions" in system
+
+
+@pytest.mark.parametrize("question", ["what instructions does the policy give at the very end?",
+                                      "and do you use cookies? (contact)"])
+def test_planted_instructions_are_never_cited(dirty, question):
+    """Text addressed to an assistant states nothing about the policy: it is no candidate, even
+    where it is the passage closest to the question (or unlike every other passage)."""
+    answer = dirty.ask(question, policy=POLICY)
+    assert not any("HACKED" in c.quote or "SYSTEM:" in c.quote for c in answer.citations), answer.citations
