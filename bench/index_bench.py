@@ -4,7 +4,11 @@ Each row runs in its own subprocess (so its peak RSS is its own) and builds a fr
 the real embedding model into embedded Chroma:
 
 * ours      — ``index.pipeline.Indexer`` (load → clean → sections → chunks + citation units →
-              embed both → Chroma), exactly what ``policychat index`` runs;
+              embed the distinct unit texts, pool chunk vectors → Chroma), exactly what
+              ``policychat index`` runs; "texts" counts the texts its vectors are made of,
+              "texts embedded" those that reached the model (index/embed_cache.py dedupes);
+* ours-nodedup (only with ``--systems``) — the same with every text sent to the model, so the
+              difference is what the embedding cache saves;
 * baseline  — ``eval/baseline.py``'s splitter (RecursiveCharacterTextSplitter 1000/200 over the
               raw files) + the same model (``index.embed.as_langchain``) + ``langchain_chroma``,
               persisted so ``query_bench.py`` can reuse it.
