@@ -187,8 +187,9 @@ LIST_ITEMS = 8            # items cited in place of the intro that announces the
 
 CONTACT_RE = re.compile(EMAIL + r"|https?://|\bwww\.")
 # What may stand between a line break and a list item's words: indentation, a bullet, a number.
-_ITEM_LEAD = re.compile(r"(?:^|\n)[ \t\u00a0]*(?:[*\-·•o]|\(?\w{1,2}[.)])?[ \t\u00a0]*$")
-_BULLET_LEAD = re.compile(r"(?:^|\n)[ \t\u00a0]*(?:[*\-·•o]|\(?\w{1,2}[.)])[ \t\u00a0]*$")
+_BULLET = r"(?:[*\-·•o]|\(?\w{1,2}[.)])"
+_ITEM_LEAD = re.compile(rf"(?:^|\n)[ \t\u00a0]*{_BULLET}?[ \t\u00a0]*$")
+_BULLET_LEAD = re.compile(rf"(?:^|\n)[ \t\u00a0]*{_BULLET}[ \t\u00a0]*$")
 
 
 def list_intro_of(unit: Unit, units: list[Unit]) -> Unit | None:
@@ -225,6 +226,13 @@ def list_items(after: list[Unit], source: str | None) -> list[Unit]:
     return items
 
 
+def units_after(ev: Evidence, store, following: Callable[[Chunk], list[Unit]] | None) -> list[Unit]:
+    """The units after a passage in its chunk, then (``following``) in the chunks that go on
+    with its section."""
+    after = [u for u in store.units_in(ev.unit.chunk_id) if u.start > ev.unit.start]
+    return after + following(ev.chunk) if following is not None else after
+
+
 SHORT_ITEM_WORDS = 8
 # "Which companies set marketing cookies?": the answer is a run of names under a description.
 ENUMERATION_RE = re.compile(r"(?i)\b(?:which|what)\s+(?:\w+\s+){0,2}?(?:companies|partners|platforms|providers|"
@@ -258,8 +266,7 @@ def with_named_items(question: str, chosen: list[Evidence], store, following: Ca
     source = sources.get(best.chunk.policy)
     if source is None:
         return chosen
-    after = [u for u in store.units_in(best.unit.chunk_id) if u.start > best.unit.start] + following(best.chunk)
-    names = names_after(after, source)
+    names = names_after(units_after(best, store, following), source)
     return merge_evidence(chosen, [Evidence(u, best.chunk, best.score, best.dense, best.lexical) for u in names])
 
 
@@ -291,10 +298,8 @@ def expand_list_intros(chosen: list[Evidence], store, following: Callable[[Chunk
                 out.append(Evidence(intro, ev.chunk, ev.score, ev.dense, ev.lexical))
             out.append(ev)
             continue
-        after = [u for u in store.units_in(ev.unit.chunk_id) if u.start > ev.unit.start]
-        if following is not None:
-            after += following(ev.chunk)
-        items = [] if required is not None and required.search(ev.unit.text) else list_items(after, source)
+        items = ([] if required is not None and required.search(ev.unit.text)
+                 else list_items(units_after(ev, store, following), source))
         if not items or CONTACT_RE.search(ev.unit.text):
             out.append(ev)  # an intro that says where to write ("email us at … and ask:") answers too
         if not items:
