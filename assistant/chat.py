@@ -108,8 +108,8 @@ class Assistant:
             # Policies the user named get the single-policy bar; an open question a higher one.
             threshold = ABSTAIN_BELOW if scope.policies else CROSS_ABSTAIN_BELOW
         base.timings["retrieve_ms"] = _ms(t_retrieve)
-        base.support = round(max((support(ev) for _, ev in per_policy), default=0.0), 4)
         per_policy = [(pid, naming_what_was_asked(topic, ev)) for pid, ev in per_policy]
+        base.support = round(max((support(ev) for _, ev in per_policy), default=0.0), 4)
         answered = [(pid, ev) for pid, ev in per_policy if ev and support(ev) >= threshold]
         answering = {pid for pid, _ in answered}
         silent = [titles[pid] for pid, _ in per_policy if pid not in answering]

@@ -10,7 +10,8 @@ from index.records import Policy
 
 # "a 15 year old", "years-old": an age, not a version.
 _NOT_AN_AGE = r"(?<!year )(?<!years )(?<!year-)(?<!years-)(?<!yr )(?<!yrs )"
-OLD_VERSION_RE = re.compile(r"(?i)" + _NOT_AN_AGE + r"\b(old|older|earlier|previous|prior|former|outdated|original|superseded|"
+_OLD_WORDS = r"old|older|earlier|previous|prior|former|outdated|original|superseded"
+OLD_VERSION_RE = re.compile(r"(?i)" + _NOT_AN_AGE + r"\b(" + _OLD_WORDS + r"|"
                             r"before the update|last version)\b|\bused to (say|be|state|mention|read)\b")
 COMPARE_RE = re.compile(r"(?i)\b(what|how)\b.{0,20}\b(chang\w*|differ\w*)\b|\bcompare[sd]?\b.{0,30}\bversions?\b|"
                         r"\bnew (one|version)\b|\bwhat'?s different\b|\bvs\.? (the )?(new|old)\b")
@@ -69,7 +70,7 @@ def choose_versions(question: str, policy: Policy) -> tuple[str | None, ...]:
     return (None,)
 
 
-VERSION_WORDS_RE = re.compile(r"(?i)" + _NOT_AN_AGE + r"\b(old|older|earlier|previous|prior|former|outdated|original|superseded|"
+VERSION_WORDS_RE = re.compile(r"(?i)" + _NOT_AN_AGE + r"\b(" + _OLD_WORDS + r"|"
                               r"new|newer|current|latest|version|versions|policy|policies|privacy|"
                               r"(19|20)\d{2}|january|february|march|april|may|june|july|august|"
                               r"september|october|november|december)\b")

@@ -170,8 +170,8 @@ class Indexer:
         for p in pending:
             chunks = len(p.parsed.chunks)
             report.embedded_chunks += chunks
-            finish(p.slot, FileResult(str(p.path), p.parsed.policy.id, INDEXED, f"{p.parsed.policy.id}: {chunks} chunks",
-                                      chunks))
+            pid = p.parsed.policy.id
+            finish(p.slot, FileResult(str(p.path), pid, INDEXED, f"{pid}: {chunks} chunks", chunks))
         pending.clear()
 
     def _prune(self) -> list[FileResult]:
