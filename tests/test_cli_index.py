@@ -121,6 +121,16 @@ def test_policies_json_lists_the_five_bundled_policies(corpus_db):
     assert "versions: 2019-01-17*, 2018-05-25" in table.stdout
 
 
+def test_db_before_the_command_name_is_honoured(corpus_db, tmp_path):
+    """`policychat --db DIR policies` must read DIR, not fall back to the default data dir."""
+    env = {"POLICYCHAT_DB": str(tmp_path / "not-this-one")}
+    before = run_cli("--db", str(corpus_db), "policies", "--json", env=env)
+    assert before.returncode == 0, before.stderr
+    assert sorted(r["id"] for r in json.loads(before.stdout)) == POLICIES
+    after = run_cli("--db", str(tmp_path / "not-this-either"), "policies", "--db", str(corpus_db), "--json", env=env)
+    assert sorted(r["id"] for r in json.loads(after.stdout)) == POLICIES
+
+
 def test_policies_tree_prints_the_section_tree(corpus_db):
     proc = run_cli("policies", "--db", str(corpus_db), "--tree", "aliexpress")
     no_traceback(proc)

@@ -52,17 +52,25 @@ def describe_error(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _common_options(default) -> argparse.ArgumentParser:
+    """--db and --chroma-url, accepted before and after the command name."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", metavar="DIR", help="index directory (default: $POLICYCHAT_DB or "
-                        "~/.local/share/policychat)")
-    common.add_argument("--chroma-url", metavar="URL", help="use a Chroma server, e.g. http://127.0.0.1:8000 "
-                        "(default: $CHROMA_HOST/$CHROMA_PORT, else the embedded store)")
+    common.add_argument("--db", metavar="DIR", default=default, help="index directory (default: "
+                        "$POLICYCHAT_DB or ~/.local/share/policychat)")
+    common.add_argument("--chroma-url", metavar="URL", default=default, help="use a Chroma server, e.g. "
+                        "http://127.0.0.1:8000 (default: $CHROMA_HOST/$CHROMA_PORT, else the embedded store)")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options(default=None)
+    # A subcommand's copy must not reset "--db" given before the command name to None.
+    after_command = _common_options(default=argparse.SUPPRESS)
     parser = argparse.ArgumentParser(prog="policychat", description=__doc__.split("\n\n")[0],
                                      parents=[common])
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    p = sub.add_parser("index", parents=[common], help="build or update the index",
+    p = sub.add_parser("index", parents=[after_command], help="build or update the index",
                        description="Index policy files (txt, md, html, pdf) or folders; the bundled "
                        "corpus by default. Unchanged policies are skipped.")
     p.add_argument("paths", nargs="*", metavar="PATH")
@@ -70,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_index)
 
-    p = sub.add_parser("policies", parents=[common], help="list indexed policies",
+    p = sub.add_parser("policies", parents=[after_command], help="list indexed policies",
                        description="List indexed policies, print one's section tree or source text.")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     g = p.add_mutually_exclusive_group()
@@ -78,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--source", metavar="ID", help="print the source text citations index into")
     p.set_defaults(func=cmd_policies)
 
-    p = sub.add_parser("search", parents=[common], help="search policy sections",
+    p = sub.add_parser("search", parents=[after_command], help="search policy sections",
                        description="Hybrid (dense + BM25) search over policy chunks.")
     p.add_argument("query")
     p.add_argument("--policy", metavar="ID", help="only this policy")
@@ -87,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("ask", parents=[common], help="ask a question",
+    p = sub.add_parser("ask", parents=[after_command], help="ask a question",
                        description="Answer a question from the policies with cited quotes.")
     p.add_argument("question", nargs="?")
     p.add_argument("--policy", metavar="ID", help="only this policy")
@@ -96,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output (the answer contract)")
     p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("serve", parents=[common], help="serve the chat UI, API and widget",
+    p = sub.add_parser("serve", parents=[after_command], help="serve the chat UI, API and widget",
                        description="Serve the Gradio chat at /, the API at /api and /widget.js. "
                        "Builds the index on first start if it is empty.")
     p.add_argument("--host", default=os.environ.get("POLICYCHAT_HOST", "127.0.0.1"))
@@ -104,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("eval", parents=[common], help="score the assistant on the gold set",
+    p = sub.add_parser("eval", parents=[after_command], help="score the assistant on the gold set",
                        description="Run the gold question set; print tables per policy and kind; "
                        "write eval/results/latest.json.")
     p.add_argument("--gold", metavar="FILE", help="gold JSONL (default: eval/gold.jsonl)")
