@@ -36,7 +36,7 @@ def cases(store, policy: str):
     matrix = np.asarray(got["embeddings"], dtype=np.float32)
 
     def units_numpy(v):
-        got = store.units.get(where={"chunk_id": {"$in": chunk_ids}}, include=["embeddings", "documents", "metadatas"])
+        got = store.units.get(where={"chunk_id": {"$in": chunk_ids}}, include=["embeddings", "metadatas"])
         sims = np.asarray(got["embeddings"], dtype=np.float32) @ v
         return np.argsort(-sims)[:24]
 

@@ -21,6 +21,10 @@ from index.records import Chunk, Policy, Unit
 CHUNKS, UNITS, POLICIES = "policychat-chunks", "policychat-units", "policychat-policies"
 WRITE_BATCH = 1000
 KEY = "ekey"  # unit metadata: the key of the text its vector embeds (index/embed_cache.text_key)
+# Chunk and unit texts are kept in metadata, not as Chroma documents: Chroma builds a full-text
+# index over documents, which we never query, and which took a third of the indexing time
+# outside the model (docs/performance.md). Indexes written before keep their documents.
+TEXT = "text"
 
 
 class StoreUnavailable(Exception):
@@ -66,11 +70,11 @@ class PolicyWrite:
     unit_vectors: np.ndarray
     unit_keys: list[str] | None = None  # embed-text keys, so a later run can reuse the unit vectors
 
-    def unit_rows(self) -> list[tuple[str, np.ndarray, str, dict]]:
-        """(id, vector, document, metadata) of each unit."""
+    def unit_rows(self) -> list[tuple[str, np.ndarray, dict]]:
+        """(id, vector, metadata) of each unit."""
         by_chunk = {c.id: c for c in self.chunks}
         keys = self.unit_keys or [None] * len(self.units)
-        return [(f"{u.chunk_id}:{u.start}", v, u.text, _unit_meta(u, by_chunk[u.chunk_id], self.gen, k))
+        return [(f"{u.chunk_id}:{u.start}", v, _unit_meta(u, by_chunk[u.chunk_id], self.gen, k))
                 for u, v, k in zip(self.units, self.unit_vectors, keys)]
 
 
@@ -192,20 +196,20 @@ class Store:
         """Every chunk of the given generations (for the lexical index)."""
         if not gens:
             return []
-        got = self.chunks.get(where={"gen": {"$in": gens}}, include=["documents", "metadatas"])
+        got = self.chunks.get(where={"gen": {"$in": gens}}, include=READ)
         return [StoredChunk(_chunk_from(cid, doc, meta), meta["gen"])
                 for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])]
 
     def query_chunks(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[Chunk, float]]:
         got = self.chunks.query(query_embeddings=[vector.tolist()], n_results=k, where=where,
-                                include=["documents", "metadatas", "distances"])
+                                include=[*READ, "distances"])
         return [(_chunk_from(cid, doc, meta), 1.0 - dist) for cid, doc, meta, dist in
                 zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
 
     def query_units(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[Unit, Chunk, float]]:
         """Nearest citation units (Chroma's ANN); each with a header-only Chunk (policy, section, version)."""
         got = self.units.query(query_embeddings=[vector.tolist()], n_results=k, where=where,
-                               include=["documents", "metadatas", "distances"])
+                               include=[*READ, "distances"])
         return [(*_unit_row(doc, meta), 1.0 - dist)
                 for doc, meta, dist in zip(got["documents"][0], got["metadatas"][0], got["distances"][0])]
 
@@ -214,7 +218,7 @@ class Store:
         chunks): fetching them and ranking here is several times faster than a filtered
         Chroma query at hundreds of policies (docs/performance.md), and exact where Chroma's
         HNSW index approximates."""
-        got = self.units.get(where=where, include=["embeddings", "documents", "metadatas"])
+        got = self.units.get(where=where, include=["embeddings", *READ])
         if not got["ids"]:
             return []
         sims = np.asarray(got["embeddings"], dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
@@ -223,9 +227,8 @@ class Store:
 
     def units_in(self, chunk_id: str) -> list[Unit]:
         """All citation units of one chunk, in document order."""
-        got = self.units.get(where={"chunk_id": chunk_id}, include=["documents", "metadatas"])
-        units = [Unit(chunk_id=m["chunk_id"], start=m["start"], end=m["end"], text=d)
-                 for d, m in zip(got["documents"], got["metadatas"])]
+        got = self.units.get(where={"chunk_id": chunk_id}, include=READ)
+        units = [_unit_row(d, m)[0] for d, m in zip(got["documents"], got["metadatas"])]
         return sorted(units, key=lambda u: u.start)
 
     def unit_centrality(self, gen: str) -> dict[tuple[str, int], float]:
@@ -257,14 +260,13 @@ class Store:
         if not writes:
             return
         self._delete_gens(writes, keep=False)  # leftovers of an interrupted run of these same generations
-        chunk_rows = [(c.id, v, c.text, _chunk_meta(c, w.gen))
-                      for w in writes for c, v in zip(w.chunks, w.chunk_vectors)]
+        chunk_rows = [(c.id, v, _chunk_meta(c, w.gen)) for w in writes for c, v in zip(w.chunks, w.chunk_vectors)]
         unit_rows = [row for w in writes for row in w.unit_rows()]
         for collection, rows in ((self.chunks, chunk_rows), (self.units, unit_rows)):
             for i in range(0, len(rows), WRITE_BATCH):
-                ids, vectors, docs, metas = zip(*rows[i:i + WRITE_BATCH])
+                ids, vectors, metas = zip(*rows[i:i + WRITE_BATCH])
                 collection.add(ids=list(ids), embeddings=np.asarray(vectors, dtype=np.float32),
-                               documents=list(docs), metadatas=list(metas))
+                               metadatas=list(metas))
         checkpoint("after_add")
         self.manifests.upsert(ids=[w.policy.id for w in writes], embeddings=[[1.0]] * len(writes),
                               documents=[w.source_text for w in writes],
@@ -299,19 +301,22 @@ for _name in ("policies", "generations", "source_text", "source_texts", "chunk_r
     setattr(Store, _name, _guarded(getattr(Store, _name)))
 
 
+READ = ["documents", "metadatas"]  # documents: only indexes written before TEXT was kept in metadata
+
+
 def _chunk_meta(c: Chunk, gen: str) -> dict:
     return {"policy": c.policy, "gen": gen, "version": c.version or "", "current": c.current,
-            "section": c.section, "start": c.start, "end": c.end, "tokens": c.tokens}
+            "section": c.section, "start": c.start, "end": c.end, "tokens": c.tokens, TEXT: c.text}
 
 
 def _unit_meta(u: Unit, c: Chunk, gen: str, key: str | None) -> dict:
     meta = {"policy": c.policy, "gen": gen, "chunk_id": u.chunk_id, "version": c.version or "",
-            "current": c.current, "start": u.start, "end": u.end, "section": c.section}
+            "current": c.current, "start": u.start, "end": u.end, "section": c.section, TEXT: u.text}
     return meta | {KEY: key} if key else meta
 
 
 def _unit_row(doc: str, meta: dict) -> tuple[Unit, Chunk]:
-    unit = Unit(chunk_id=meta["chunk_id"], start=meta["start"], end=meta["end"], text=doc)
+    unit = Unit(chunk_id=meta["chunk_id"], start=meta["start"], end=meta["end"], text=meta.get(TEXT, doc))
     header = Chunk(id=meta["chunk_id"], policy=meta["policy"], version=meta["version"] or None,
                    current=meta["current"], section=meta.get("section", ""), start=meta["start"],
                    end=meta["end"], text="")
@@ -320,5 +325,5 @@ def _unit_row(doc: str, meta: dict) -> tuple[Unit, Chunk]:
 
 def _chunk_from(cid: str, doc: str, meta: dict) -> Chunk:
     return Chunk(id=cid, policy=meta["policy"], version=meta["version"] or None, current=meta["current"],
-                 section=meta["section"], start=meta["start"], end=meta["end"], text=doc,
+                 section=meta["section"], start=meta["start"], end=meta["end"], text=meta.get(TEXT, doc),
                  tokens=meta.get("tokens", 0))

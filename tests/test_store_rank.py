@@ -45,3 +45,26 @@ def test_unit_centrality_ranks_the_generic_sentences_of_a_policy_first(store):
     # the most central sentences are about personal data in general, the least are specific lines
     assert any("personal data" in texts[k].lower() for k in ranked[:5]), [texts[k] for k in ranked[:5]]
     assert store.unit_centrality("no-such-generation") == {}
+
+
+def test_texts_live_in_metadata_and_older_indexes_with_documents_still_read(store, tmp_path, embedder):
+    """Texts are stored as metadata (no Chroma full-text index to build); an index written
+    before that, with the texts as documents, must still answer."""
+    got = store.units.get(where={"policy": "podpartner"}, include=["documents", "metadatas"], limit=5)
+    assert got["ids"] and all(doc is None for doc in got["documents"])
+    assert all(meta["text"] for meta in got["metadatas"])
+
+    old = Store(open_client(tmp_path / "old"))
+    vector = embedder.embed_query("how long do you keep my data?")
+    meta = {"policy": "p", "gen": "g1", "chunk_id": "p:0", "version": "", "current": True,
+            "start": 0, "end": 22, "section": "Retention", "tokens": 5}
+    old.chunks.add(ids=["p:0"], embeddings=[vector.tolist()], documents=["We keep data 2 years."],
+                   metadatas=[meta])
+    unit_meta = {k: v for k, v in meta.items() if k != "tokens"}
+    old.units.add(ids=["p:0:0"], embeddings=[vector.tolist()], documents=["We keep data 2 years."],
+                  metadatas=[unit_meta])
+    (unit, header, score), = old.rank_units(vector, 3, {"gen": "g1"})
+    assert unit.text == "We keep data 2 years." and header.section == "Retention" and score > 0.99
+    assert [u.text for u in old.units_in("p:0")] == ["We keep data 2 years."]
+    assert old.chunk_rows(["g1"])[0].chunk.text == "We keep data 2 years."
+    assert old.query_units(vector, 1, None)[0][0].text == "We keep data 2 years."
