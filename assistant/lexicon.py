@@ -73,6 +73,11 @@ REQUIRED_ANSWER_TYPES = [
                 r"|\bfree of charge\b|\b(no|any) (fee|charge)s?\b|\ba fee\b")),
     (re.compile(r"(?i)\bwhen\b.*\b(updated|revised|effective|take effect|took effect|came into effect)\b"),
      re.compile(YEAR)),
+    # "Do you sell my data?" asks about selling personal data: "details of the goods you intend
+    # to sell" shares the verb only, and "we process your data lawfully" the object only.
+    (re.compile(r"(?i)\b(sell|sells|selling|sold|sale)\b(\W+\w+){0,4}?\W+(data|info|information|details)\b"),
+     re.compile(r"(?is)(?=.*\b(sell|sells|selling|sold|sale|rent)\b)"
+                r"(?=.*\b(personal (information|data|info)|your (data|information|info)|information about you)\b)")),
     # "How do I contact you?" asks for an address: "contact us using the details in section H"
     # or "your email address and Skype details" name the topic, not the way to reach anyone.
     (re.compile(r"(?i)\bhow (do|can|should|would) i (contact|reach|email|e-mail|write to|call|get in touch)\b"

@@ -204,6 +204,15 @@ def test_question_naming_one_policy_abstains_for_that_policy(extractive):
 
 
 # --- several policies ---------------------------------------------------------------------------
+def test_do_you_sell_my_data_cites_only_passages_about_selling_data(extractive):
+    """"Sell" in "goods you intend to sell" is another sense of the word: not an answer."""
+    answer = extractive.ask("do you sell data?")
+    assert answer.abstained is False
+    assert [c.policy for c in answer.citations] == ["alopal"], answer.text
+    assert "never rent or sell your Personal Information" in answer.citations[0].quote
+    assert "does not say" in answer.text or "do not say" in answer.text
+
+
 def test_cross_policy_question_answers_per_policy(extractive, ctx, cli_sources, units_per_chunk):
     answer = extractive.ask("which of these companies use google analytics?")
     assert answer.abstained is False

@@ -112,6 +112,18 @@ def test_how_do_i_contact_you_needs_a_way_to_reach_someone():
     assert [e.unit.text for e in kept] == [scored[2].unit.text, scored[3].unit.text]
 
 
+def test_do_you_sell_my_data_needs_selling_of_personal_data():
+    scored = [_ev_text("details about the goods and products that you intend to sell via the Platform;"),
+              _ev_text("According to data protection laws, we can only process your data for specific purposes."),
+              _ev_text("AloPal will never rent or sell your Personal Information to others."),
+              _ev_text("We do not treat this as a sale of personal information for purposes of state law")]
+    for question in ("do you sell my data?", "does aliexpress sell my personal info?",
+                     "do any of these companies promise not to sell my data?"):
+        kept = of_required_type(question, scored)
+        assert [e.unit.text for e in kept] == [scored[2].unit.text, scored[3].unit.text], question
+    assert required_answer_type("can I sell goods on the platform?") is None
+
+
 def test_other_questions_keep_every_candidate():
     scored = [_ev_text("We share data with payment processors.")]
     assert required_answer_type("who receives my payment data?") is None
