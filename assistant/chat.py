@@ -159,11 +159,16 @@ class Assistant:
                               within=PART_WITHIN)
                 if support(best) >= ABSTAIN_BELOW:
                     chosen = merge_evidence(chosen, best)
+        return pid, self._completed(question, chosen)
+
+    def _completed(self, question: str, chosen: list):
+        """The chosen passages with what they need to be read alone: the sentence an anaphor
+        points back to, the names listed under a description, a list's items for its intro."""
         chosen = with_antecedents(chosen, self.retriever.store)
         chosen = with_named_items(question, chosen, self.retriever.store, self.retriever.units_following,
                                   self.retriever.sources)
-        return pid, expand_list_intros(chosen, self.retriever.store, self.retriever.units_following,
-                                       self.retriever.sources, required_answer_type(question))
+        return expand_list_intros(chosen, self.retriever.store, self.retriever.units_following,
+                                  self.retriever.sources, required_answer_type(question))
 
     def _scored(self, question: str, vector, scope: Route):
         """Candidate passages of the scope's one policy (in each version searched), best first."""
@@ -189,7 +194,7 @@ class Assistant:
         out = []
         for pid in candidates:
             scored = self._candidates(question, vector, pid, (None,), CROSS_CHUNKS)
-            out.append((pid, select(scored, CROSS_UNITS, within=0.03)))
+            out.append((pid, self._completed(question, select(scored, CROSS_UNITS, within=0.03))))
         return out
 
     def _generated_answer(self, extractive: Answer, generated) -> Answer:

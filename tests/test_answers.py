@@ -213,6 +213,14 @@ def test_do_you_sell_my_data_cites_only_passages_about_selling_data(extractive):
     assert "does not say" in answer.text or "do not say" in answer.text
 
 
+def test_cross_policy_answers_complete_their_passages_like_single_policy_ones(extractive):
+    """A list item chosen for one policy of several brings the intro that says how to ask."""
+    answer = extractive.ask("how do I delete my account?")
+    quotes = [c.quote for c in answer.citations if c.policy == "alipartnership"]
+    assert "To delete your personal details from our system" in quotes, quotes
+    assert any("support@alipartnership.com" in q and q.rstrip().endswith("ask:") for q in quotes), quotes
+
+
 def test_cross_policy_question_answers_per_policy(extractive, ctx, cli_sources, units_per_chunk):
     answer = extractive.ask("which of these companies use google analytics?")
     assert answer.abstained is False
