@@ -20,6 +20,8 @@ SYNONYM_GROUPS = [
     "right rights access copy correct correction rectify object objection portability",
     "update updated change changes revise revised effective",
     "sell sale sold rent",
+    # "What happens to my data if the company is sold?": policies say merger or acquisition.
+    "sold merger merge mergers acquisition acquisitions acquire acquired takeover bankruptcy reorganization",
     "ads advertising advertisers marketing promotional promo newsletter newsletters",
     "fix wrong incorrect inaccurate inaccuracy inaccuracies rectify rectification correct correction corrections amend",
     "translated translation translations translate language languages english",

@@ -213,6 +213,13 @@ def test_do_you_sell_my_data_cites_only_passages_about_selling_data(extractive):
     assert "does not say" in answer.text or "do not say" in answer.text
 
 
+@pytest.mark.parametrize("policy", ["aliexpress", "alopal", "alibaba"])
+def test_company_sold_finds_the_merger_clause(extractive, policy):
+    """Users say "sold"; policies say "merger or acquisition" (lexicon)."""
+    answer = extractive.ask("what happens to my data if the company is sold?", policy=policy)
+    assert any("merger" in c.quote for c in answer.citations), answer.text
+
+
 def test_cross_policy_answers_complete_their_passages_like_single_policy_ones(extractive):
     """A list item chosen for one policy of several brings the intro that says how to ask."""
     answer = extractive.ask("how do I delete my account?")
