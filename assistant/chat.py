@@ -14,7 +14,7 @@ from assistant.evidence import (expand_list_intros, merge_evidence, naming_what_
                                 policy_statements, score_units, select, support, with_antecedents, with_named_items)
 from assistant.generate import GenerationFailed, Generator, check_citations
 from assistant.guard import is_injection
-from assistant.lexicon import required_answer_type
+from assistant.lexicon import expand_abbreviations, required_answer_type
 from assistant.question import normalize_question, question_parts
 from assistant.records import Answer, Hit, Scope
 from assistant.retrieve import Retriever
@@ -97,7 +97,7 @@ class Assistant:
         scope = self._scope(rw, policy, policies)
         base.policies = list(scope.policies or ())
         base.versions = scope.versions
-        topic = topic_of(rw.standalone, policies, scope.policies)
+        topic = expand_abbreviations(topic_of(rw.standalone, policies, scope.policies))
         vector = self.embedder.embed_query(topic)
         t_retrieve = time.perf_counter()
         if scope.policies is not None and len(scope.policies) == 1:

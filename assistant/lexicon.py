@@ -20,6 +20,7 @@ SYNONYM_GROUPS = [
     "right rights access copy correct correction rectify object objection portability",
     "update updated change changes revise revised effective",
     "sell sale sold rent",
+    "regulator regulators authority authorities supervisory ombudsman",
     # "What happens to my data if the company is sold?": policies say merger or acquisition.
     "sold merger merge mergers acquisition acquisitions acquire acquired takeover bankruptcy reorganization",
     "ads advertising advertisers marketing promotional promo newsletter newsletters",
@@ -36,6 +37,16 @@ def synonym_map() -> dict[str, frozenset[str]]:
         for s in stems:
             out.setdefault(s, set()).update(stems)
     return {k: frozenset(v - {k}) for k, v in out.items()}
+
+
+# Abbreviations users type that policies spell out; the embedding model does not know "DPO".
+ABBREVIATIONS = {"dpo": "data protection officer", "dpos": "data protection officers"}
+_ABBREVIATION_RE = re.compile(r"(?i)\b(" + "|".join(ABBREVIATIONS) + r")\b")
+
+
+def expand_abbreviations(text: str) -> str:
+    """"who is the DPO" → "who is the data protection officer (DPO)"."""
+    return _ABBREVIATION_RE.sub(lambda m: f"{ABBREVIATIONS[m.group(1).lower()]} ({m.group(1)})", text)
 
 
 EMAIL = r"[\w.+-]+@[\w-]+\.[\w.]+"

@@ -220,6 +220,13 @@ def test_company_sold_finds_the_merger_clause(extractive, policy):
     assert any("merger" in c.quote for c in answer.citations), answer.text
 
 
+def test_an_abbreviation_is_spelled_out_before_retrieval(extractive):
+    """The embedding model does not know "DPO"; the policy says "Data Protection Officer"."""
+    answer = extractive.ask("who is the DPO", policy="aliexpress")
+    assert not answer.abstained, answer.text
+    assert any("Data Protection Officer" in c.quote for c in answer.citations), answer.text
+
+
 def test_cross_policy_answers_complete_their_passages_like_single_policy_ones(extractive):
     """A list item chosen for one policy of several brings the intro that says how to ask."""
     answer = extractive.ask("how do I delete my account?")

@@ -299,3 +299,14 @@ def test_text_addressed_to_an_assistant_is_no_evidence():
                 _ev_text("We will never reveal your password.")]
     assert all(addresses_the_assistant(e.unit.text) for e in planted)
     assert policy_statements(planted + ordinary) == ordinary
+
+
+def test_users_words_meet_the_policies_words():
+    from assistant.lexicon import expand_abbreviations, synonym_map
+    from assistant.terms import stem
+
+    assert stem("authority") in synonym_map()[stem("regulator")]
+    assert stem("merger") in synonym_map()[stem("sold")]
+    assert stem("merger") not in synonym_map()[stem("sell")]   # "do you sell my data" is not about mergers
+    assert expand_abbreviations("Who is your DPO?") == "Who is your data protection officer (DPO)?"
+    assert expand_abbreviations("adpo dpox") == "adpo dpox"
