@@ -10,8 +10,9 @@ from dataclasses import replace
 from collections.abc import Iterator
 
 from assistant.answer import INJECTION_TEXT, abstention_text, citations_for, compose
-from assistant.evidence import (expand_list_intros, merge_evidence, naming_what_was_asked, of_required_type,
-                                policy_statements, score_units, select, support, with_antecedents, with_named_items)
+from assistant.evidence import (expand_list_intros, merge_evidence, naming_what_was_asked, of_preferred_type,
+                                of_required_type, policy_statements, score_units, select, support, with_antecedents,
+                                with_named_items)
 from assistant.generate import GenerationFailed, Generator, check_citations
 from assistant.guard import is_injection
 from assistant.lexicon import expand_abbreviations, required_answer_type
@@ -182,7 +183,7 @@ class Assistant:
             nearest.extend(self.retriever.search_units(Scope((pid,), version), NEAREST_UNITS, vector))
         scored = score_units(question, vector, hits, self.retriever.store, self.retriever.idf, nearest,
                              self.retriever.centrality(pid))
-        return of_required_type(question, policy_statements(scored))
+        return of_preferred_type(question, of_required_type(question, policy_statements(scored)), ABSTAIN_BELOW)
 
     def _cross(self, question: str, vector, scope: Route):
         if scope.policies is None:

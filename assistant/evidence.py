@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.guard import addresses_the_assistant
-from assistant.lexicon import EMAIL, answer_type_bonus, named_things, required_answer_type, synonym_map
+from assistant.lexicon import (EMAIL, answer_type_bonus, named_things, preferred_answer_type, required_answer_type,
+                               synonym_map)
 from assistant.records import Hit
 from assistant.terms import content_terms, term_pairs
 from index.records import Chunk, Unit
@@ -151,6 +152,17 @@ def of_required_type(question: str, scored: list[Evidence]) -> list[Evidence]:
     return scored if pattern is None else [e for e in scored if pattern.search(e.unit.text)]
 
 
+def of_preferred_type(question: str, scored: list[Evidence], floor: float) -> list[Evidence]:
+    """The candidates of the kind the question prefers ("how do I …": what the user can do), when
+    one of them scores at least ``floor``; else all. A list item counts by its list's intro
+    ("You can email us at … and ask:" / "To delete your personal details")."""
+    pattern = preferred_answer_type(question)
+    if pattern is None:
+        return scored
+    kept = [e for e in scored if pattern.search(e.unit.text) or (_opens_line(e) and pattern.search(_intro_above(e)))]
+    return kept if kept and kept[0].score >= floor else scored
+
+
 def select(scored: list[Evidence], max_units: int | None = None, within: float | None = None) -> list[Evidence]:
     """The best unit and the few close to it, in document order."""
     if not scored:
@@ -270,12 +282,21 @@ def with_named_items(question: str, chosen: list[Evidence], store, following: Ca
     return merge_evidence(chosen, [Evidence(u, best.chunk, best.score, best.dense, best.lexical) for u in names])
 
 
-def _contact_intro_above(ev: Evidence) -> bool:
-    """Whether the chunk text shows a list intro with an address above this unit (a cheap
-    test on text in hand, so the store is asked for the chunk's units only when it pays)."""
+def _intro_above(ev: Evidence) -> str:
+    """The last line ending in ":" above this unit in its chunk's text, "" if none (a cheap
+    look at text in hand, so the store is asked for the chunk's units only when it pays)."""
     above = ev.chunk.text[:max(0, ev.unit.start - ev.chunk.start)]
     intros = [line for line in above.splitlines() if line.rstrip().endswith(":")]
-    return bool(intros) and bool(CONTACT_RE.search(intros[-1]))
+    return intros[-1] if intros else ""
+
+
+def _opens_line(ev: Evidence) -> bool:
+    return begins_line(ev.chunk.text, ev.unit.start - ev.chunk.start)
+
+
+def _contact_intro_above(ev: Evidence) -> bool:
+    """Whether a list intro with an address stands above this unit."""
+    return bool(CONTACT_RE.search(_intro_above(ev)))
 
 
 def expand_list_intros(chosen: list[Evidence], store, following: Callable[[Chunk], list[Unit]] | None = None,

@@ -101,6 +101,19 @@ REQUIRED_ANSWER_TYPES = [
 ]
 
 
+PREFERRED_ANSWER_TYPES = [
+    # "How do I delete my account?" asks what the user can do: "you can request …", "by emailing
+    # …", "the right to …". "Data is retained after deletion of your account" has every word of
+    # the question and answers another one. Preferred, not required: when no such passage is
+    # close enough, the closest passage still answers.
+    (re.compile(r"(?i)\bhow (do|can|could|should|would) i\b|\bhow to\b"),
+     re.compile(r"(?i)\b(you|users?)\b[^.;:]{0,40}?\b(can|may|could|have the right|are entitled|are able|will need)\b"
+                r"|\bplease\b|\bby (send|email|e-mail|visit|click|contact|writ|call|submit|follow|us|select|chang|adjust)\w*"
+                r"|\b(contact|email|e-mail|write to|ask) us\b|\bthe right\b|\bright (of|to)\b|\brequest"
+                r"|\bopt.?out\b|\bunsubscribe\b|\bsettings?\b|\bpreferences\b")),
+]
+
+
 # "Which of these policies mention GDPR?": only a passage that names the thing mentions it.
 MENTION_RE = re.compile(r"(?i)\b(?:mention|mentions|mentioned|say anything about|talk about|refer to)\s+"
                         r"(?:the\s+|a\s+|an\s+)?([\w.&-]+(?:\s+[\w.&-]+){0,3}?)\s*[?.!]*$")
@@ -113,6 +126,11 @@ def required_answer_type(question: str) -> re.Pattern | None:
     if mention:
         return re.compile("".join(rf"(?=.*\b{re.escape(w)}\b)" for w in mention.group(1).split()), re.I | re.S)
     return next((a for q, a in REQUIRED_ANSWER_TYPES if q.search(question)), None)
+
+
+def preferred_answer_type(question: str) -> re.Pattern | None:
+    """What a passage should contain to answer ``question`` well, if a close one does."""
+    return next((a for q, a in PREFERRED_ANSWER_TYPES if q.search(question)), None)
 
 
 def answer_type_bonus(question: str, unit_text: str) -> float:

@@ -227,6 +227,13 @@ def test_an_abbreviation_is_spelled_out_before_retrieval(extractive):
     assert any("Data Protection Officer" in c.quote for c in answer.citations), answer.text
 
 
+def test_how_do_i_delete_cites_the_right_to_deletion_not_retention_after_it(extractive):
+    answer = extractive.ask("How do I delete my account?", policy="aliexpress")
+    quotes = [c.quote for c in answer.citations]
+    assert any("request that we delete" in q or "request deletion" in q for q in quotes), quotes
+    assert not any("will be retained" in q for q in quotes), quotes
+
+
 def test_cross_policy_answers_complete_their_passages_like_single_policy_ones(extractive):
     """A list item chosen for one policy of several brings the intro that says how to ask."""
     answer = extractive.ask("how do I delete my account?")

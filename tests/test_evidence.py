@@ -310,3 +310,33 @@ def test_users_words_meet_the_policies_words():
     assert stem("merger") not in synonym_map()[stem("sell")]   # "do you sell my data" is not about mergers
     assert expand_abbreviations("Who is your DPO?") == "Who is your data protection officer (DPO)?"
     assert expand_abbreviations("adpo dpox") == "adpo dpox"
+
+
+def test_how_do_i_prefers_what_the_user_can_do_when_it_is_close_enough():
+    from assistant.evidence import of_preferred_type
+
+    def scored_as(text: str, score: float) -> Evidence:
+        return Evidence(Unit("c1", 0, len(text), text), CHUNK, score, 0.3, 0.5)
+
+    circumstance = scored_as("Certain data will be retained following termination or deletion of your account.", 0.76)
+    procedure = scored_as("You also have the right to request that we delete personal information.", 0.54)
+    question = "how do I delete my account?"
+    assert of_preferred_type(question, [circumstance, procedure], floor=0.5) == [procedure]
+    # no passage of the preferred kind is close enough: the closest one still answers
+    weak = scored_as(procedure.unit.text, 0.45)
+    assert of_preferred_type(question, [circumstance, weak], floor=0.5) == [circumstance, weak]
+    # other questions are left alone
+    assert of_preferred_type("how long do you keep my data?", [circumstance, procedure], 0.5) == [circumstance, procedure]
+
+
+def test_a_list_item_counts_by_the_intro_that_says_what_to_do():
+    from assistant.evidence import of_preferred_type
+
+    units = _units()
+    item = Evidence(units[1], CHUNK, 0.6, 0.4, 0.5)          # "To delete your personal details …"
+    heading = Evidence(units[0], CHUNK, 0.7, 0.5, 0.5)       # the intro line itself qualifies too
+    assert item.unit.text.startswith("To delete")
+    other = Evidence(units[4], CHUNK, 0.8, 0.6, 0.5)         # "Your name …" under "We collect …:"
+    assert other.unit.text.startswith("Your name")
+    assert of_preferred_type("how do I delete my data?", [other, item], floor=0.5) == [item]
+    assert heading in of_preferred_type("how do I delete my data?", [heading, item], floor=0.5)
