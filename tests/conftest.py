@@ -23,6 +23,12 @@ def embedder():
     return Embedder()
 
 
+def batching_tolerance(embedder) -> float:
+    """How far one text's vector may move with the batch it is embedded in: float32 rounding,
+    or bfloat16 rounding when a large batch runs in bfloat16 and a small one in float32."""
+    return 1e-5 if embedder.precision == "fp32" else 4e-3
+
+
 @pytest.fixture(scope="session")
 def corpus_db(tmp_path_factory, embedder) -> Path:
     """A persistent Chroma index of the bundled corpus, built once (read-only for tests)."""
