@@ -45,12 +45,23 @@ def bf16_is_fast() -> bool:
         return False
 
 
-def resolve_precision(precision: str | None = None) -> str:
-    """"fp32" or "bf16" from ``precision``, else $POLICYCHAT_EMBED_PRECISION, else "auto"
-    (bf16 where the hardware makes it fast)."""
+class PrecisionSettingError(ValueError):
+    """An embedding precision that is not one of PRECISIONS (a configuration mistake)."""
+
+
+def precision_setting(precision: str | None = None) -> str:
+    """The precision asked for ("auto", "fp32" or "bf16"): ``precision``, else
+    $POLICYCHAT_EMBED_PRECISION, else "auto". Cheap (no torch), so commands check it first."""
     value = (precision or os.environ.get("POLICYCHAT_EMBED_PRECISION") or "auto").strip().lower()
     if value not in PRECISIONS:
-        raise ValueError(f"POLICYCHAT_EMBED_PRECISION must be one of {', '.join(PRECISIONS)}, not {value!r}")
+        raise PrecisionSettingError(f"POLICYCHAT_EMBED_PRECISION must be one of {', '.join(PRECISIONS)}, "
+                                    f"not {value!r}")
+    return value
+
+
+def resolve_precision(precision: str | None = None) -> str:
+    """"fp32" or "bf16": the setting, with "auto" meaning bf16 where the hardware makes it fast."""
+    value = precision_setting(precision)
     if value == "auto":
         return "bf16" if bf16_is_fast() else "fp32"
     return value

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import run_cli
 from index.config import BUNDLED_CORPUS
-from index.embed import BF16_MIN_TOKENS, Embedder, bf16_is_fast, resolve_precision
+from index.embed import BF16_MIN_TOKENS, Embedder, PrecisionSettingError, bf16_is_fast, resolve_precision
 from index.load import load_document
 from index.parse import parse_document
 from index.vectors import unit_texts
@@ -21,7 +21,7 @@ def test_precision_comes_from_the_argument_then_the_environment(monkeypatch):
     assert resolve_precision() == "fp32"
     assert resolve_precision("bf16") == "bf16"
     monkeypatch.setenv("POLICYCHAT_EMBED_PRECISION", "half")
-    with pytest.raises(ValueError, match="auto, fp32, bf16"):
+    with pytest.raises(PrecisionSettingError, match="auto, fp32, bf16"):
         resolve_precision()
 
 
@@ -60,6 +60,11 @@ def test_an_unknown_precision_is_one_clear_line(corpus_db):
     assert "Traceback" not in proc.stderr
     assert "POLICYCHAT_EMBED_PRECISION must be one of auto, fp32, bf16" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+    assert proc.returncode == 2 and "ValueError" not in proc.stderr
+    # the server refuses to start rather than answer every question with a 500
+    serve = run_cli("serve", "--db", str(corpus_db), "--port", "1", env={"POLICYCHAT_EMBED_PRECISION": "half"},
+                    timeout=60)
+    assert serve.returncode == 2 and "POLICYCHAT_EMBED_PRECISION must be one of" in serve.stderr
     ok = run_cli("ask", "how long do you keep my data?", "--db", str(corpus_db), "--json",
                  env={"POLICYCHAT_EMBED_PRECISION": "fp32"})
     assert ok.returncode == 0 and json.loads(ok.stdout)["citations"]

@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        check_settings()
         return args.func(args) or 0
     except KeyboardInterrupt:
         print("policychat: interrupted", file=sys.stderr)
@@ -37,13 +38,23 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("POLICYCHAT_DEBUG"):
             raise
         print(f"policychat: error: {describe_error(exc)}", file=sys.stderr)
-        return 2 if isinstance(exc, UserError) else 1
+        from index.embed import PrecisionSettingError
+
+        return 2 if isinstance(exc, (UserError, PrecisionSettingError)) else 1
+
+
+def check_settings() -> None:
+    """Fail before any work (and before a server starts answering 500s) on a bad setting."""
+    from index.embed import precision_setting
+
+    precision_setting()
 
 
 def describe_error(exc: Exception) -> str:
+    from index.embed import PrecisionSettingError
     from index.store import StoreUnavailable
 
-    if isinstance(exc, (UserError, StoreUnavailable)):
+    if isinstance(exc, (UserError, StoreUnavailable, PrecisionSettingError)):
         return str(exc)
     from assistant.retrieve import UnknownPolicy
 
