@@ -50,13 +50,20 @@ class GenerationFailed(Exception):
     """The model failed, timed out or produced nothing usable: use the extractive answer."""
 
 
+def llm_timeout_setting() -> float:
+    """Seconds a generative answer may take before the extractive one is used."""
+    from index.config import number_setting
+
+    return number_setting("POLICYCHAT_LLM_TIMEOUT", DEFAULT_TIMEOUT, float, minimum=0.1)
+
+
 def chat_model_from_env():
     """The configured LangChain chat model, or None for the offline extractive default."""
     spec = os.environ.get("POLICYCHAT_LLM", "").strip()
     if not spec:
         return None
     provider, _, model = spec.partition(":")
-    timeout = float(os.environ.get("POLICYCHAT_LLM_TIMEOUT", DEFAULT_TIMEOUT))
+    timeout = llm_timeout_setting()
     if provider == "openai":
         from langchain_openai import ChatOpenAI
 

@@ -1,4 +1,5 @@
-"""Where the index lives: --db, else POLICYCHAT_DB, else the user's data dir; which Chroma."""
+"""Where the index lives: --db, else POLICYCHAT_DB, else the user's data dir; which Chroma;
+and numeric settings read from the environment."""
 from __future__ import annotations
 
 import os
@@ -27,3 +28,22 @@ def resolve_chroma_url(arg: str | None) -> str | None:
         return None
     port = os.environ.get("CHROMA_PORT", "8000")
     return host if host.startswith("http") else f"http://{host}:{port}"
+
+
+class SettingError(ValueError):
+    """A setting from the environment that cannot be used (a configuration mistake)."""
+
+
+def number_setting(name: str, default: float, kind: type = float, minimum: float | None = None):
+    """$NAME as an int or float (``kind``), ``default`` when unset; a clear error when it is
+    not a number or below ``minimum``."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SettingError(f"{name} must be {'a whole number' if kind is int else 'a number'}, not {raw!r}") from None
+    if minimum is not None and not value >= minimum:
+        raise SettingError(f"{name} must be at least {minimum}, not {raw!r}")
+    return value

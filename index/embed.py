@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from index.config import SettingError
+
 # Texts per forward pass follow a token budget (texts x longest text): 16 chunks of ~250 tokens,
 # or ~90 sentences of ~45. Fixed 16-text batches of short sentences made many tiny passes, each
 # ending in a thread barrier, which cost up to 10x when another process shared the 2 cores
@@ -45,8 +47,8 @@ def bf16_is_fast() -> bool:
         return False
 
 
-class PrecisionSettingError(ValueError):
-    """An embedding precision that is not one of PRECISIONS (a configuration mistake)."""
+class PrecisionSettingError(SettingError):
+    """An embedding precision that is not one of PRECISIONS."""
 
 
 def precision_setting(precision: str | None = None) -> str:

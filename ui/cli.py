@@ -38,23 +38,27 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("POLICYCHAT_DEBUG"):
             raise
         print(f"policychat: error: {describe_error(exc)}", file=sys.stderr)
-        from index.embed import PrecisionSettingError
+        from index.config import SettingError
 
-        return 2 if isinstance(exc, (UserError, PrecisionSettingError)) else 1
+        return 2 if isinstance(exc, (UserError, SettingError)) else 1
 
 
 def check_settings() -> None:
     """Fail before any work (and before a server starts answering 500s) on a bad setting."""
+    from assistant.generate import llm_timeout_setting
     from index.embed import precision_setting
+    from ui.context import max_tokens_setting
 
     precision_setting()
+    max_tokens_setting()
+    llm_timeout_setting()
 
 
 def describe_error(exc: Exception) -> str:
-    from index.embed import PrecisionSettingError
+    from index.config import SettingError
     from index.store import StoreUnavailable
 
-    if isinstance(exc, (UserError, StoreUnavailable, PrecisionSettingError)):
+    if isinstance(exc, (UserError, StoreUnavailable, SettingError)):
         return str(exc)
     from assistant.retrieve import UnknownPolicy
 

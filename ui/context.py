@@ -1,14 +1,18 @@
 """The composition root: builds the store, model, retriever and assistant once per process."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from index.chunk import DEFAULT_MAX_TOKENS
-from index.config import resolve_chroma_url, resolve_db_dir
+from index.config import number_setting, resolve_chroma_url, resolve_db_dir
 from index.store import Store
+
+
+def max_tokens_setting() -> int:
+    """The chunk token budget: $POLICYCHAT_MAX_TOKENS, else the default."""
+    return number_setting("POLICYCHAT_MAX_TOKENS", DEFAULT_MAX_TOKENS, int, minimum=16)
 
 
 @dataclass
@@ -23,7 +27,7 @@ class AppContext:
     @classmethod
     def from_args(cls, db: str | None = None, chroma_url: str | None = None) -> "AppContext":
         return cls(db_dir=resolve_db_dir(db), chroma_url=resolve_chroma_url(chroma_url),
-                   max_tokens=int(os.environ.get("POLICYCHAT_MAX_TOKENS", DEFAULT_MAX_TOKENS)))
+                   max_tokens=max_tokens_setting())
 
     @property
     def store(self) -> Store:
@@ -74,9 +78,6 @@ class AppContext:
     @cached_property
     def assistant(self):
         from assistant.chat import Assistant
-        from assistant.generate import chat_model_from_env
+        from assistant.generate import chat_model_from_env, llm_timeout_setting
 
-        from assistant.generate import DEFAULT_TIMEOUT
-
-        timeout = float(os.environ.get("POLICYCHAT_LLM_TIMEOUT", DEFAULT_TIMEOUT))
-        return Assistant(self.retriever, self.embedder, chat_model_from_env(), llm_timeout=timeout)
+        return Assistant(self.retriever, self.embedder, chat_model_from_env(), llm_timeout=llm_timeout_setting())
