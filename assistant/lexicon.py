@@ -74,9 +74,13 @@ ANSWER_TYPE_BONUS = 0.08
 _NUMBER = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|thirty|sixty|ninety)"
 DURATION = rf"(?i)\b{_NUMBER}\s*(\(\d+\)\s*)?(business |calendar |working )?(year|month|week|day|hour)s?\b"
 REQUIRED_ANSWER_TYPES = [
-    # "How long do you keep my data?" asks for a time: a period, "as long as …", "until …".
+    # "How long do you keep my data?" asks how long data is kept: a passage about keeping or
+    # deleting data ("retain", "deleted", "stored") with a time ("2 years", "as long as …",
+    # "until …"). "It may take up to ten business days to process your opt-out" has the time only.
     (re.compile(r"(?i)\bhow long\b.*\b(keep|kept|retain|retained|store|stored|hold|held|save|saved)\b"),
-     re.compile(DURATION + r"|\bas long as\b|\buntil\b|\bperiod\b|\bretain|\bretention\b|\bno longer\b|\bduration\b")),
+     re.compile(r"(?is)(?=.*\b(retain|retention|keep|kept|stor(e|ed|ing|age)|hold|held|delet|eras|anonymi[sz]|destroy)\w*)"
+                r"(?=.*(" + DURATION.removeprefix("(?i)") + r"|\bas long as\b|\buntil\b|\bperiod\b|\bretention\b|\bno longer\b"
+                r"|\bduration\b|\blength of time\b))")),
     # Questions asking for a value of one kind: a passage without such a value cannot answer
     # them, however close its topic ("how many years" + "we retain your data as long as ...").
     (re.compile(r"(?i)\bhow many (years|months|weeks|days|hours)\b"),

@@ -7,14 +7,18 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from assistant.route import mentioned_policies
+from assistant.route import VERSION_WORDS_RE, aliases, choose_versions, mentioned_policies, topic_of
 from assistant.terms import content_terms, words
 from index.records import Policy
 
 MAX_SESSIONS = 2000
 SESSION_TTL = 3600.0
 FOLLOW_UP_START = re.compile(r"(?i)^\s*(and|also|plus|what about|how about|and what about|what if|then|so)\b")
-SWITCH_RE = re.compile(r"(?i)^\s*(and\s+)?(what|how)\s+about\b|^\s*and\s+(for|in|at|with)?\s*\w+\s*\??\s*$")
+SWITCH_RE = re.compile(r"(?i)^\s*(and\s+)?(what|how)\s+about\b"
+                       r"|^\s*and\s+(for|in|at|with)?\s*(the\s+)?[\w.-]+(\s+(one|version|policy))?\s*\??\s*$")
+# Words that pick a version ("the 2018 one", "the old policy", "the current version").
+VERSION_CUE_RE = re.compile(r"(?i)(?<!\d)(19|20)\d{2}(?!\d)|\b(old|older|earlier|previous|prior|former|original|"
+                            r"new|newer|current|latest)\b")
 PRONOUN_RE = re.compile(r"(?i)\b(they|them|their|theirs|it|its|that|this one|there|he|she)\b")
 
 
@@ -67,6 +71,11 @@ class SessionStore:
             self._sessions.pop(session_id, None)
 
 
+def drop_version_words(terms: list[str]) -> list[str]:
+    """The terms that are not version cues ("2018", "old", "version", "policy")."""
+    return [t for t in terms if not VERSION_WORDS_RE.fullmatch(t)]
+
+
 def rewrite(question: str, session: Session | None, policies: dict[str, Policy]) -> Rewrite:
     """Make a follow-up standalone: carry the last policy, version and topic when it leans on them."""
     if session is None or not session.turns:
@@ -74,9 +83,16 @@ def rewrite(question: str, session: Session | None, policies: dict[str, Policy])
     last = session.turns[-1]
     named = mentioned_policies(question, policies)
     own_terms = [t for t in content_terms(question) if not any(t in n for n in named)]
-    if named and SWITCH_RE.search(question) and len(own_terms) <= 1:
-        # "what about aliexpress?": the last question, asked of another policy.
-        return Rewrite(last.standalone, tuple(named), None)
+    if SWITCH_RE.search(question) and len(drop_version_words(own_terms)) <= 1:
+        # "what about aliexpress?" / "what about the 2018 version?": the last question, asked
+        # of another policy or version (without the old policy's name, which would route it
+        # back there).
+        target = tuple(named) or last.policies or ()
+        versions = choose_versions(question, policies[target[0]]) if len(target) == 1 and target[0] in policies else (None,)
+        if named or (VERSION_CUE_RE.search(question) and versions != (last.versions or (None,))):
+            asked = last.policies or tuple(mentioned_policies(last.standalone, policies))
+            return Rewrite(topic_of(last.standalone, policies, asked or None), target,
+                           None if versions == (None,) else versions)
     if named:
         return Rewrite(question)
     leans = FOLLOW_UP_START.search(question) or (PRONOUN_RE.search(question) and len(words(question)) <= 12)
@@ -85,7 +101,9 @@ def rewrite(question: str, session: Session | None, policies: dict[str, Policy])
     standalone = question
     if len(own_terms) < 3:
         topic = [w for w in content_terms(last.standalone) if w not in own_terms]
-        topic_words = [w for w in words(last.standalone) if content_terms(w) and content_terms(w)[0] in topic]
+        names = set().union(*(aliases(p) for p in policies.values())) if policies else set()
+        topic_words = [w for w in words(last.standalone) if content_terms(w) and content_terms(w)[0] in topic
+                       and w.lower().strip(".,!?;:'\"()") not in names]
         if topic_words:
             standalone = f"{question.rstrip()} ({' '.join(dict.fromkeys(topic_words))})"
     return Rewrite(standalone, last.policies, last.versions)

@@ -160,6 +160,43 @@ def test_switching_policy_reasks_the_last_standalone_question(policies, question
     assert rewrite(question, session, policies) == Rewrite(FIRST, (target,), None)
 
 
+def test_a_switch_drops_the_old_policy_name_carried_in_the_topic(policies):
+    """The carried standalone named the old policy ("(alopal email address)"); re-asked of
+    another policy it must not route back to the old one."""
+    session = session_after("and how long do they keep it?", ("alopal",),
+                            standalone="and how long do they keep it? (alopal email address)")
+    got = rewrite("what about podpartner?", session, policies)
+    assert got.policies == ("podpartner",)
+    assert "alopal" not in got.standalone.lower() and "email address" in got.standalone
+
+
+def test_a_carried_topic_never_carries_a_policy_name(policies):
+    session = session_after("what does alopal do with my email address?", ("alopal",))
+    got = rewrite("and how long do they keep it?", session, policies)
+    assert got.policies == ("alopal",)
+    assert got.standalone == "and how long do they keep it? (email address)"
+
+
+def test_what_about_the_old_version_reasks_the_last_question_of_it(policies):
+    session = session_after("how long does alibaba keep my data?", ("alibaba",))
+    got = rewrite("what about the 2018 version?", session, policies)
+    assert got.policies == ("alibaba",) and got.versions == ("2018-05-25",)
+    assert "keep my data" in got.standalone and "alibaba" not in got.standalone
+    back = session_after(got.standalone, ("alibaba",), ("2018-05-25",))
+    assert rewrite("and the current one?", back, policies).versions is None       # current again
+    assert rewrite("what about cookies?", back, policies).versions == ("2018-05-25",)  # a new topic
+
+
+def test_a_follow_up_conversation_answers_each_policy_it_switches_to(assistant):
+    assistant.ask("how long does alibaba keep my data?", session_id="sw")
+    old = assistant.ask("what about the 2018 version?", session_id="sw")
+    assert {c.version for c in old.citations} == {"2018-05-25"}
+    assert any("retain" in c.quote.lower() for c in old.citations), old.text
+    other = assistant.ask("what about podpartner?", session_id="sw")
+    assert other.policies == ["podpartner"] and other.citations
+    assert any("retain" in c.quote.lower() for c in other.citations), other.text
+
+
 @pytest.mark.parametrize("question", [
     "does aliexpress share my data with advertisers?",
     "what about aliexpress cookies and tracking pixels?",   # names a policy and brings its own topic
