@@ -112,7 +112,8 @@ PREFERRED_ANSWER_TYPES = [
     # close enough, the closest passage still answers.
     (re.compile(r"(?i)\bhow (do|can|could|should|would) i\b|\bhow to\b"),
      re.compile(r"(?i)\b(you|users?)\b[^.;:]{0,40}?\b(can|may|could|have the right|are entitled|are able|will need)\b"
-                r"|\bplease\b|\bby (send|email|e-mail|visit|click|contact|writ|call|submit|follow|us|select|chang|adjust)\w*"
+                r"|\bplease (contact|email|e-mail|write|visit|click|follow|send|call|use|go|adjust|change|submit|fill|let us)"
+                r"|\bby (send|email|e-mail|visit|click|contact|writ|call|submit|follow|us|select|chang|adjust)\w*"
                 r"|\b(contact|email|e-mail|write to|ask) us\b|\bthe right\b|\bright (of|to)\b|\brequest"
                 r"|\bopt.?out\b|\bunsubscribe\b|\bsettings?\b|\bpreferences\b")),
 ]
