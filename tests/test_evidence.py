@@ -343,3 +343,12 @@ def test_a_list_item_counts_by_the_intro_that_says_what_to_do():
     assert other.unit.text.startswith("Your name")
     assert of_preferred_type("how do I delete my data?", [other, item], floor=0.5) == [item]
     assert heading in of_preferred_type("how do I delete my data?", [heading, item], floor=0.5)
+
+
+def test_please_counts_as_an_action_only_with_a_verb_of_doing():
+    from assistant.lexicon import preferred_answer_type
+
+    action = preferred_answer_type("how do I opt out?")
+    assert action.search("please contact our privacy team")
+    assert action.search("Please visit the settings page")
+    assert not action.search("Please note that some features will stop working.")
