@@ -95,6 +95,13 @@ REQUIRED_ANSWER_TYPES = [
     (re.compile(r"(?i)\b(sell|sells|selling|sold|sale)\b(\W+\w+){0,4}?\W+(data|info|information|details)\b"),
      re.compile(r"(?is)(?=.*\b(sell|sells|selling|sold|sale|rent)\b)"
                 r"(?=.*\b(personal (information|data|info)|your (data|information|info)|information about you)\b)")),
+    # "Do you transfer my data outside the EU?" asks where data goes: a passage naming a place
+    # or a border ("countries outside of the EEA", "stored in Germany"). "Stripe transfers the
+    # money to us" and "we follow the GDPR" share a word and say nothing of it.
+    (re.compile(r"(?i)\b(transfer\w*|send|sent|sending|move[ds]?|moving|export\w*)\b.{0,40}\b(outside|abroad|"
+                r"overseas|international\w*|countr\w*|eu|eea|europe|china|us|usa|united states|america)\b"),
+     re.compile(r"(?i)\b(outside|abroad|overseas|international(ly)?|cross-border|countr(y|ies)|EEA|European Economic "
+                r"Area|jurisdictions?|(located|stored|hosted|processed) in|servers? in)\b")),
     # "How do I contact you?" asks for an address: "contact us using the details in section H"
     # or "your email address and Skype details" name the topic, not the way to reach anyone.
     (re.compile(r"(?i)\bhow (do|can|should|would) i (contact|reach|email|e-mail|write to|call|get in touch)\b"

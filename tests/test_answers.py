@@ -234,6 +234,14 @@ def test_how_do_i_delete_cites_the_right_to_deletion_not_retention_after_it(extr
     assert not any("will be retained" in q for q in quotes), quotes
 
 
+def test_a_policy_silent_on_transfers_abroad_says_so(extractive):
+    """PODpartner never mentions other countries; words like "transfer" elsewhere in it are not
+    an answer."""
+    answer = extractive.ask("does podpartner send my data abroad?")
+    assert answer.abstained and not answer.citations, answer.text
+    assert extractive.ask("does alopal move my info outside my country?").citations
+
+
 def test_cross_policy_answers_complete_their_passages_like_single_policy_ones(extractive):
     """A list item chosen for one policy of several brings the intro that says how to ask."""
     answer = extractive.ask("how do I delete my account?")

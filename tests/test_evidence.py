@@ -352,3 +352,15 @@ def test_please_counts_as_an_action_only_with_a_verb_of_doing():
     assert action.search("please contact our privacy team")
     assert action.search("Please visit the settings page")
     assert not action.search("Please note that some features will stop working.")
+
+
+def test_do_you_transfer_my_data_abroad_needs_a_place_or_a_border():
+    scored = [_ev_text("Stripe uses your card details to charge you and transfer the money to us."),
+              _ev_text("We process personal data in line with the GDPR of the European Union."),
+              _ev_text("we will transfer your personal information to countries outside of the EEA"),
+              _ev_text("Your personal data will be stored in Germany.")]
+    for question in ("does alipartnership transfer my data outside the EU?", "do you send my data to china?",
+                     "is my data moved abroad?"):
+        kept = of_required_type(question, scored)
+        assert [e.unit.text for e in kept] == [scored[2].unit.text, scored[3].unit.text], question
+    assert required_answer_type("can I transfer my account to someone else?") is None
