@@ -1,4 +1,6 @@
 """Evidence expansion around list intros (assistant/evidence.py)."""
+import pytest
+
 from assistant.evidence import Evidence, expand_list_intros, list_intro_of
 from index.records import Chunk, Unit
 
@@ -115,16 +117,35 @@ def test_how_do_i_contact_you_needs_a_way_to_reach_someone():
     assert [e.unit.text for e in kept] == [scored[2].unit.text, scored[3].unit.text]
 
 
-def test_do_you_sell_my_data_needs_selling_of_personal_data():
-    scored = [_ev_text("details about the goods and products that you intend to sell via the Platform;"),
-              _ev_text("According to data protection laws, we can only process your data for specific purposes."),
-              _ev_text("AloPal will never rent or sell your Personal Information to others."),
-              _ev_text("We do not treat this as a sale of personal information for purposes of state law")]
-    for question in ("do you sell my data?", "does aliexpress sell my personal info?",
-                     "do any of these companies promise not to sell my data?"):
+# A question about doing something to data needs a passage that relates the two: the verb
+# alone ("goods you intend to sell", "transfer the money") or the object alone ("we process your
+# data lawfully", "the GDPR of the European Union") does not answer.
+RELATION_CASES = {
+    "sell": (("do you sell my data?", "does aliexpress sell my personal info?",
+              "do any of these companies promise not to sell my data?"),
+             ["details about the goods and products that you intend to sell via the Platform;",
+              "According to data protection laws, we can only process your data for specific purposes.",
+              "AloPal will never rent or sell your Personal Information to others.",
+              "We do not treat this as a sale of personal information for purposes of state law"],
+             "can I sell goods on the platform?"),
+    "transfer": (("does alipartnership transfer my data outside the EU?", "do you send my data to china?",
+                  "is my data moved abroad?"),
+                 ["Stripe uses your card details to charge you and transfer the money to us.",
+                  "We process personal data in line with the GDPR of the European Union.",
+                  "we will transfer your personal information to countries outside of the EEA",
+                  "Your personal data will be stored in Germany."],
+                 "can I transfer my account to someone else?"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RELATION_CASES))
+def test_a_question_about_doing_something_to_data_needs_both_in_one_passage(case):
+    questions, texts, unrelated = RELATION_CASES[case]
+    scored = [_ev_text(t) for t in texts]
+    for question in questions:
         kept = of_required_type(question, scored)
-        assert [e.unit.text for e in kept] == [scored[2].unit.text, scored[3].unit.text], question
-    assert required_answer_type("can I sell goods on the platform?") is None
+        assert [e.unit.text for e in kept] == texts[2:], question   # the last two relate verb and data
+    assert required_answer_type(unrelated) is None
 
 
 def test_other_questions_keep_every_candidate():
@@ -352,15 +373,3 @@ def test_please_counts_as_an_action_only_with_a_verb_of_doing():
     assert action.search("please contact our privacy team")
     assert action.search("Please visit the settings page")
     assert not action.search("Please note that some features will stop working.")
-
-
-def test_do_you_transfer_my_data_abroad_needs_a_place_or_a_border():
-    scored = [_ev_text("Stripe uses your card details to charge you and transfer the money to us."),
-              _ev_text("We process personal data in line with the GDPR of the European Union."),
-              _ev_text("we will transfer your personal information to countries outside of the EEA"),
-              _ev_text("Your personal data will be stored in Germany.")]
-    for question in ("does alipartnership transfer my data outside the EU?", "do you send my data to china?",
-                     "is my data moved abroad?"):
-        kept = of_required_type(question, scored)
-        assert [e.unit.text for e in kept] == [scored[2].unit.text, scored[3].unit.text], question
-    assert required_answer_type("can I transfer my account to someone else?") is None
