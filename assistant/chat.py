@@ -98,7 +98,7 @@ class Assistant:
         scope = self._scope(rw, policy, policies)
         base.policies = list(scope.policies or ())
         base.versions = scope.versions
-        topic = expand_abbreviations(topic_of(rw.standalone, policies, scope.policies))
+        topic = topic_of(expand_abbreviations(rw.standalone), policies, scope.policies)
         vector = self.embedder.embed_query(topic)
         t_retrieve = time.perf_counter()
         if scope.policies is not None and len(scope.policies) == 1:

@@ -40,12 +40,13 @@ def synonym_map() -> dict[str, frozenset[str]]:
 
 
 # Abbreviations users type that policies spell out; the embedding model does not know "DPO".
-ABBREVIATIONS = {"dpo": "data protection officer", "dpos": "data protection officers"}
+# (Also "how old": the policies speak of an age, "under the age of 18", never of being old.)
+ABBREVIATIONS = {"dpo": "data protection officer", "dpos": "data protection officers", "how old": "what age"}
 _ABBREVIATION_RE = re.compile(r"(?i)\b(" + "|".join(ABBREVIATIONS) + r")\b")
 
 
 def expand_abbreviations(text: str) -> str:
-    """"who is the DPO" → "who is the data protection officer (DPO)"."""
+    """"who is the DPO" → "who is the data protection officer (DPO)"; "how old" → "what age (how old)"."""
     return _ABBREVIATION_RE.sub(lambda m: f"{ABBREVIATIONS[m.group(1).lower()]} ({m.group(1)})", text)
 
 
@@ -106,6 +107,7 @@ REQUIRED_ANSWER_TYPES = [
     # or "your email address and Skype details" name the topic, not the way to reach anyone.
     (re.compile(r"(?i)\bhow (do|can|should|would) i (contact|reach|email|e-mail|write to|call|get in touch)\b"
                 r"|\b(what|which) (e-?mail|email address|phone number|address)\b.*\b(contact|reach|write|use)\b"
+                r"|\b(what|which)(\s+is|'s)?\s+(the|your|their)\s+(e-?mail|email address|phone number)\b"
                 r"|\bwho (do|should) i (contact|email|write to)\b"),
      re.compile(EMAIL + r"|\(\d{2,3}\)\s*\d|\+\d[\d ()-]{6,}|https?://|\bwww\."
                 r"|(?i:\bcontact(ing)? us (by|via|through|on)\b|\bcontact\W{0,2} (link|form|page)\b)")),

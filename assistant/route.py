@@ -9,7 +9,7 @@ from assistant.terms import words
 from index.records import Policy
 
 # "a 15 year old", "years-old": an age, not a version.
-_NOT_AN_AGE = r"(?<!year )(?<!years )(?<!year-)(?<!years-)(?<!yr )(?<!yrs )"
+_NOT_AN_AGE = r"(?<!year )(?<!years )(?<!year-)(?<!years-)(?<!yr )(?<!yrs )(?<!how )"
 _OLD_WORDS = r"old|older|earlier|previous|prior|former|outdated|original|superseded"
 OLD_VERSION_RE = re.compile(r"(?i)" + _NOT_AN_AGE + r"\b(" + _OLD_WORDS + r"|"
                             r"before the update|last version)\b|\bused to (say|be|state|mention|read)\b")

@@ -242,6 +242,15 @@ def test_a_policy_silent_on_transfers_abroad_says_so(extractive):
     assert extractive.ask("does alopal move my info outside my country?").citations
 
 
+def test_how_old_do_i_have_to_be_finds_the_age_limits(extractive):
+    """"How old" is an age (not the old policy version), and the policies say "under the age of 18"."""
+    answer = extractive.ask("how old do you have to be?")
+    quotes = {c.policy: c.quote for c in answer.citations}
+    assert "under the age of 18" in quotes.get("alopal", ""), answer.text
+    assert "over 18" in quotes.get("aliexpress", ""), answer.text
+    assert all(c.version != "2018-05-25" for c in answer.citations)
+
+
 def test_cross_policy_answers_complete_their_passages_like_single_policy_ones(extractive):
     """A list item chosen for one policy of several brings the intro that says how to ask."""
     answer = extractive.ask("how do I delete my account?")

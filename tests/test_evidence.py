@@ -262,6 +262,7 @@ def test_a_question_asking_two_things_splits_in_two():
 def test_an_age_is_not_the_old_version():
     assert not OLD_VERSION_RE.search("can my 15 year old sign up?")
     assert not OLD_VERSION_RE.search("my son is 12 years old")
+    assert not OLD_VERSION_RE.search("how old must I be to sign up?")
     assert OLD_VERSION_RE.search("what did the old policy say?")
 
 
@@ -334,6 +335,8 @@ def test_users_words_meet_the_policies_words():
     assert stem("merger") not in synonym_map()[stem("sell")]   # "do you sell my data" is not about mergers
     assert expand_abbreviations("Who is your DPO?") == "Who is your data protection officer (DPO)?"
     assert expand_abbreviations("adpo dpox") == "adpo dpox"
+    assert expand_abbreviations("how old do I have to be?") == "what age (how old) do I have to be?"
+    assert required_answer_type("what is the email of the data protection officer") is not None
 
 
 def test_how_do_i_prefers_what_the_user_can_do_when_it_is_close_enough():
