@@ -31,6 +31,7 @@ CROSS_POLICIES = 5
 CROSS_UNITS = 2
 CROSS_CHUNKS = 4              # chunks searched per policy of a cross-policy question
 PART_UNITS, PART_WITHIN = 2, 0.05  # passages added for each part of a question that asks two things
+WIDE_UNITS = 400               # a policy's units searched for a required kind of answer none nearby has
 NEAREST_UNITS = 12            # units found directly by similarity, besides those in the top chunks
 
 
@@ -181,9 +182,20 @@ class Assistant:
         for version in versions:
             hits.extend(self.retriever.search(question, Scope((pid,), version), chunks, vector))
             nearest.extend(self.retriever.search_units(Scope((pid,), version), NEAREST_UNITS, vector))
-        scored = score_units(question, vector, hits, self.retriever.store, self.retriever.idf, nearest,
-                             self.retriever.centrality(pid))
-        return of_preferred_type(question, of_required_type(question, policy_statements(scored)), ABSTAIN_BELOW)
+        scored = of_required_type(question, policy_statements(
+            score_units(question, vector, hits, self.retriever.store, self.retriever.idf, nearest,
+                        self.retriever.centrality(pid))))
+        required = required_answer_type(question)
+        if not scored and required is not None:
+            # None of the nearby passages holds what the question asks for ("a sale of personal
+            # information" for "do you sell my data to third parties?"): look through the policy.
+            wide = [row for version in versions
+                    for row in self.retriever.search_units(Scope((pid,), version), WIDE_UNITS, vector)
+                    if required.search(row[0].text)]
+            scored = of_required_type(question, policy_statements(
+                score_units(question, vector, [], self.retriever.store, self.retriever.idf, wide,
+                            self.retriever.centrality(pid))))
+        return of_preferred_type(question, scored, ABSTAIN_BELOW)
 
     def _cross(self, question: str, vector, scope: Route):
         if scope.policies is None:

@@ -204,6 +204,14 @@ def test_question_naming_one_policy_abstains_for_that_policy(extractive):
 
 
 # --- several policies ---------------------------------------------------------------------------
+def test_a_required_kind_of_answer_is_sought_through_the_whole_policy(extractive):
+    """The only passage about selling personal data sits far from the question's nearest
+    passages (in the California section): it must still be found."""
+    answer = extractive.ask("do you sell my data to third parties?", policy="aliexpress")
+    assert not answer.abstained, answer.text
+    assert any("sale of personal information" in c.quote for c in answer.citations), answer.text
+
+
 def test_do_you_sell_my_data_cites_only_passages_about_selling_data(extractive):
     """"Sell" in "goods you intend to sell" is another sense of the word: not an answer."""
     answer = extractive.ask("do you sell data?")
