@@ -176,7 +176,7 @@ class Assistant:
         """Candidate passages of the scope's one policy (in each version searched), best first."""
         return self._candidates(question, vector, scope.policies[0], scope.versions, CHUNKS_PER_SEARCH)
 
-    def _candidates(self, question: str, vector, pid: str, versions, chunks: int):
+    def _candidates(self, question: str, vector, pid: str, versions, chunks: int, wide: bool = True):
         hits: list[Hit] = []
         nearest = []
         for version in versions:
@@ -186,14 +186,14 @@ class Assistant:
             score_units(question, vector, hits, self.retriever.store, self.retriever.idf, nearest,
                         self.retriever.centrality(pid))))
         required = required_answer_type(question)
-        if not scored and required is not None:
+        if not scored and required is not None and wide:
             # None of the nearby passages holds what the question asks for ("a sale of personal
             # information" for "do you sell my data to third parties?"): look through the policy.
-            wide = [row for version in versions
+            far = [row for version in versions
                     for row in self.retriever.search_units(Scope((pid,), version), WIDE_UNITS, vector)
                     if required.search(row[0].text)]
             scored = of_required_type(question, policy_statements(
-                score_units(question, vector, [], self.retriever.store, self.retriever.idf, wide,
+                score_units(question, vector, [], self.retriever.store, self.retriever.idf, far,
                             self.retriever.centrality(pid))))
         return of_preferred_type(question, scored, ABSTAIN_BELOW)
 
@@ -206,7 +206,8 @@ class Assistant:
             candidates = list(scope.policies)
         out = []
         for pid in candidates:
-            scored = self._candidates(question, vector, pid, (None,), CROSS_CHUNKS)
+            # not searched wide: across several policies that would cost a full pass per policy
+            scored = self._candidates(question, vector, pid, (None,), CROSS_CHUNKS, wide=False)
             out.append((pid, self._completed(question, select(scored, CROSS_UNITS, within=0.03))))
         return out
 
