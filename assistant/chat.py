@@ -182,19 +182,21 @@ class Assistant:
         for version in versions:
             hits.extend(self.retriever.search(question, Scope((pid,), version), chunks, vector))
             nearest.extend(self.retriever.search_units(Scope((pid,), version), NEAREST_UNITS, vector))
-        scored = of_required_type(question, policy_statements(
-            score_units(question, vector, hits, self.retriever.store, self.retriever.idf, nearest,
-                        self.retriever.centrality(pid))))
+        centrality = self.retriever.centrality(pid)
+
+        def candidates(in_chunks: list[Hit], units: list) -> list:
+            return of_required_type(question, policy_statements(
+                score_units(question, vector, in_chunks, self.retriever.store, self.retriever.idf, units, centrality)))
+
+        scored = candidates(hits, nearest)
         required = required_answer_type(question)
         if not scored and required is not None and wide:
             # None of the nearby passages holds what the question asks for ("a sale of personal
             # information" for "do you sell my data to third parties?"): look through the policy.
             far = [row for version in versions
-                    for row in self.retriever.search_units(Scope((pid,), version), WIDE_UNITS, vector)
-                    if required.search(row[0].text)]
-            scored = of_required_type(question, policy_statements(
-                score_units(question, vector, [], self.retriever.store, self.retriever.idf, far,
-                            self.retriever.centrality(pid))))
+                   for row in self.retriever.search_units(Scope((pid,), version), WIDE_UNITS, vector)
+                   if required.search(row[0].text)]
+            scored = candidates([], far)
         return of_preferred_type(question, scored, ABSTAIN_BELOW)
 
     def _cross(self, question: str, vector, scope: Route):

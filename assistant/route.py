@@ -70,6 +70,9 @@ def choose_versions(question: str, policy: Policy) -> tuple[str | None, ...]:
     return (None,)
 
 
+# Words that pick a version in a follow-up ("the 2018 one", "the old policy", "the current version").
+VERSION_CUE_RE = re.compile(r"(?i)(?<!\d)(19|20)\d{2}(?!\d)|" + _NOT_AN_AGE + r"\b(" + _OLD_WORDS + r"|"
+                            r"new|newer|current|latest)\b")
 VERSION_WORDS_RE = re.compile(r"(?i)" + _NOT_AN_AGE + r"\b(" + _OLD_WORDS + r"|"
                               r"new|newer|current|latest|version|versions|policy|policies|privacy|"
                               r"(19|20)\d{2}|january|february|march|april|may|june|july|august|"

@@ -7,7 +7,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from assistant.route import VERSION_WORDS_RE, aliases, choose_versions, mentioned_policies, topic_of
+from assistant.route import VERSION_CUE_RE, VERSION_WORDS_RE, aliases, choose_versions, mentioned_policies, topic_of
 from assistant.terms import content_terms, words
 from index.records import Policy
 
@@ -16,9 +16,6 @@ SESSION_TTL = 3600.0
 FOLLOW_UP_START = re.compile(r"(?i)^\s*(and|also|plus|what about|how about|and what about|what if|then|so)\b")
 SWITCH_RE = re.compile(r"(?i)^\s*(and\s+)?(what|how)\s+about\b"
                        r"|^\s*and\s+(for|in|at|with)?\s*(the\s+)?[\w.-]+(\s+(one|version|policy))?\s*\??\s*$")
-# Words that pick a version ("the 2018 one", "the old policy", "the current version").
-VERSION_CUE_RE = re.compile(r"(?i)(?<!\d)(19|20)\d{2}(?!\d)|\b(old|older|earlier|previous|prior|former|original|"
-                            r"new|newer|current|latest)\b")
 PRONOUN_RE = re.compile(r"(?i)\b(they|them|their|theirs|it|its|that|this one|there|he|she)\b")
 
 

@@ -114,10 +114,9 @@ class Embedder:
             for batch in batches:
                 # autocast is per thread, so it is entered here, around each pass
                 with self._precision_for(len(batch) * lengths[batch[0]]):
-                    vectors = self.model.encode([texts[i] for i in batch], batch_size=len(batch),
-                                                normalize_embeddings=True, convert_to_numpy=True,
-                                                show_progress_bar=False)
-                out[batch] = vectors.astype(np.float32, copy=False)
+                    out[batch] = self.model.encode([texts[i] for i in batch], batch_size=len(batch),
+                                                   normalize_embeddings=True, convert_to_numpy=True,
+                                                   show_progress_bar=False)
         return out
 
     def _precision_for(self, padded_tokens: int):

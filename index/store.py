@@ -25,6 +25,7 @@ KEY = "ekey"  # unit metadata: the key of the text its vector embeds (index/embe
 # index over documents, which we never query, and which took a third of the indexing time
 # outside the model (docs/performance.md). Indexes written before keep their documents.
 TEXT = "text"
+READ = ["documents", "metadatas"]  # documents: only indexes written before TEXT was kept in metadata
 
 
 class StoreUnavailable(Exception):
@@ -299,9 +300,6 @@ for _name in ("policies", "generations", "source_text", "source_texts", "chunk_r
               "query_units", "rank_units", "units_in", "unit_centrality", "unit_vectors_by_key",
               "replace_policies", "remove_policy", "remove_orphans"):
     setattr(Store, _name, _guarded(getattr(Store, _name)))
-
-
-READ = ["documents", "metadatas"]  # documents: only indexes written before TEXT was kept in metadata
 
 
 def _chunk_meta(c: Chunk, gen: str) -> dict:
