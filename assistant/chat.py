@@ -149,7 +149,15 @@ class Assistant:
 
     def _single(self, question: str, vector, scope: Route):
         pid = scope.policies[0]
-        chosen = select(self._scored(question, vector, scope))
+        scored = self._scored(question, vector, scope)
+        chosen = select(scored)
+        if len(scope.versions) > 1:
+            # Comparing versions ("when did the old one take effect and when did the new one
+            # replace it?"): each version answers for itself, as each policy does across policies.
+            for version in sorted({e.chunk.version for e in scored}, key=str):
+                own = select([e for e in scored if e.chunk.version == version])
+                if support(own) >= ABSTAIN_BELOW:
+                    chosen = merge_evidence(chosen, own)
         parts = question_parts(question)
         if len(parts) > 1 and support(chosen) >= ABSTAIN_BELOW:
             # A question that asks two things gets the best passage for each part too: the

@@ -30,6 +30,8 @@ SHORT_UNIT_PENALTY = 0.05  # a bare noun phrase ("Your payment details") rarely 
 PHRASE_WEIGHT = 0.08       # the question's word pairs side by side: names such as "Google Analytics"
 POINTER_PENALTY = 0.08     # "see section H below" names where the answer is without giving it
 POINTER_MAX_WORDS = 30
+LABEL_LINES = 2            # short lines above a unit read as its table row's name and type
+PREFERRED_FLOOR = 0.40     # a passage of the preferred kind this close answers "how do I …" (calibrated on the gold set)
 HUB_WEIGHT = 0.25          # per unit of closeness to the policy's centre (calibrated on the gold set: 0.2–0.3 level)
 
 # A sentence that sends the reader elsewhere ("For contact details, please see section H below",
@@ -115,7 +117,8 @@ def score_units(question: str, vector: np.ndarray, hits: list[Hit], store, idf: 
         candidates.setdefault((unit.chunk_id, unit.start), (unit, chunks.get(unit.chunk_id, header), dense))
     scored = []
     for unit, chunk, dense in candidates.values():
-        lex = lexical_overlap(terms, f"{unit.text} {chunk.section}", idf)
+        # A table row's name lines count as its words: "acs_usuc_t" names the description below it.
+        lex = lexical_overlap(terms, f"{unit.text} {row_labels(chunk, unit)} {chunk.section}", idf)
         bonus = RANK_WEIGHT / (1 + rank[unit.chunk_id]) if unit.chunk_id in rank else 0.0
         typed = answer_type_bonus(question, unit.text)
         phrase = PHRASE_WEIGHT * phrase_overlap(pairs, unit.text, idf)
@@ -129,6 +132,20 @@ def score_units(question: str, vector: np.ndarray, hits: list[Hit], store, idf: 
         scored.append(Evidence(unit, chunk, score, dense, lex))
     scored.sort(key=lambda e: -e.score)
     return scored
+
+
+def row_labels(chunk: Chunk, unit: Unit) -> str:
+    """The short label lines right above a unit, too short to be units themselves: a table
+    row's name and type ("acs_usuc_t", "Session Cookie") above its description."""
+    above = chunk.text[:max(0, unit.start - chunk.start)].splitlines()
+    labels: list[str] = []
+    for line in reversed(above):
+        if not line.strip():
+            continue
+        if len(line.split()) >= 3 or len(labels) == LABEL_LINES:
+            break
+        labels.append(line.strip())
+    return " ".join(reversed(labels))
 
 
 def policy_statements(scored: list[Evidence]) -> list[Evidence]:
@@ -153,14 +170,26 @@ def of_required_type(question: str, scored: list[Evidence]) -> list[Evidence]:
 
 
 def of_preferred_type(question: str, scored: list[Evidence], floor: float) -> list[Evidence]:
-    """The candidates of the kind the question prefers ("how do I …": what the user can do), when
-    one of them scores at least ``floor``; else all. A list item counts by its list's intro
-    ("You can email us at … and ask:" / "To delete your personal details")."""
+    """The candidates of the kind the question prefers ("how do I …": what the user can do),
+    when one of them scores at least ``floor``; else all. A list item counts by its list's intro
+    ("You can email us at … and ask:" / "To delete your personal details").
+
+    When the best candidate reaches ``floor`` but the best preferred one only PREFERRED_FLOOR,
+    the preferred ones are still chosen, carrying the best one's score: the policy does speak
+    to the question ("… by deleting your account, we may continue to store a copy"), and
+    what the user can do ("you can request to delete the information we hold") answers it."""
     pattern = preferred_answer_type(question)
     if pattern is None:
         return scored
     kept = [e for e in scored if pattern.search(e.unit.text) or (_opens_line(e) and pattern.search(_intro_above(e)))]
-    return kept if kept and kept[0].score >= floor else scored
+    if not kept:
+        return scored
+    if kept[0].score >= floor:
+        return kept
+    if kept[0].score >= PREFERRED_FLOOR and scored[0].score >= floor:
+        lift = scored[0].score - kept[0].score
+        return [Evidence(e.unit, e.chunk, e.score + lift, e.dense, e.lexical) for e in kept]
+    return scored
 
 
 def select(scored: list[Evidence], max_units: int | None = None, within: float | None = None) -> list[Evidence]:
@@ -195,6 +224,7 @@ def merge_evidence(chosen: list[Evidence], more: list[Evidence]) -> list[Evidenc
 
 
 LIST_ITEMS = 8            # items cited in place of the intro that announces them
+STATING_INTRO_WORDS = 8   # an intro this long states something itself and stays beside its items
 
 
 CONTACT_RE = re.compile(EMAIL + r"|https?://|\bwww\.")
@@ -321,8 +351,11 @@ def expand_list_intros(chosen: list[Evidence], store, following: Callable[[Chunk
             continue
         items = ([] if required is not None and required.search(ev.unit.text)
                  else list_items(units_after(ev, store, following), source))
-        if not items or CONTACT_RE.search(ev.unit.text):
-            out.append(ev)  # an intro that says where to write ("email us at … and ask:") answers too
+        if not items or CONTACT_RE.search(ev.unit.text) or len(ev.unit.text.split()) >= STATING_INTRO_WORDS:
+            # An intro that says where to write ("email us at … and ask:") answers too, and one
+            # that states something ("We may deny your deletion request if … necessary to:") is
+            # what its items complete.
+            out.append(ev)
         if not items:
             continue
         out.extend(Evidence(u, ev.chunk, ev.score, ev.dense, ev.lexical) for u in items)
@@ -340,16 +373,38 @@ ANAPHOR_RE = re.compile(r"(?i)^\W*(?:(?:some|all|any|each|none|most|many|both|ei
 
 
 def with_antecedents(chosen: list[Evidence], store) -> list[Evidence]:
-    """A sentence that opens by pointing back ("These cookies …", "Some or all of these tools …")
-    brings the sentence before it, which names what it talks about."""
+    """A sentence that points back ("These cookies …", "We do not treat this as a sale …")
+    brings the sentence before it in its paragraph, which says what it talks about; a sentence
+    followed by one that points back to it ("You can do this by sending an email to …") brings
+    that one."""
     out = list(chosen)
+    in_chunk: dict[str, list[Unit]] = {}
     for ev in chosen:
-        if not ANAPHOR_RE.search(ev.unit.text):
-            continue
-        earlier = [u for u in store.units_in(ev.unit.chunk_id) if u.end <= ev.unit.start]
-        if earlier:
-            out.append(Evidence(earlier[-1], ev.chunk, ev.score, ev.dense, ev.lexical))
+        if ev.unit.chunk_id not in in_chunk:
+            in_chunk[ev.unit.chunk_id] = store.units_in(ev.unit.chunk_id)
+        units = in_chunk[ev.unit.chunk_id]
+        if ANAPHOR_RE.search(ev.unit.text) or REFERS_BACK_RE.search(ev.unit.text):
+            earlier = [u for u in units if u.end <= ev.unit.start]
+            if earlier and _same_paragraph(ev.chunk, earlier[-1], ev.unit):
+                out.append(Evidence(earlier[-1], ev.chunk, ev.score, ev.dense, ev.lexical))
+        later = [u for u in units if u.start >= ev.unit.end]
+        # not a list intro ("These rights are as follows:"): the list would follow it in
+        if (later and REFERS_BACK_RE.search(later[0].text) and not later[0].text.rstrip().endswith(":")
+                and _same_paragraph(ev.chunk, ev.unit, later[0])):
+            out.append(Evidence(later[0], ev.chunk, ev.score, ev.dense, ev.lexical))
     return merge_evidence([], out) if len(out) > len(chosen) else chosen
+
+
+# A demonstrative among a sentence's first words, before any label colon ("The right to
+# erasure: This means …" points to its own label); "this policy" names the document.
+_SELF = r"(?:policy|privacy|notice|statement|website|site|platform|section|page|document|agreement)"
+REFERS_BACK_RE = re.compile(rf"(?i)^\W*(?:\w+[^\w:]+){{0,5}}?(?:these|those|such|this(?!\s+{_SELF}\b))\b")
+
+
+def _same_paragraph(chunk: Chunk, first: Unit, second: Unit) -> bool:
+    """Whether two units of a chunk stand on one line (no line break between them)."""
+    between = chunk.text[max(0, first.end - chunk.start):max(0, second.start - chunk.start)]
+    return "\n" not in between
 
 
 def naming_what_was_asked(question: str, evidence: list[Evidence]) -> list[Evidence]:
@@ -357,7 +412,9 @@ def naming_what_was_asked(question: str, evidence: list[Evidence]) -> list[Evide
     name it, none when no passage does (the policy is then silent on it, however close the
     topic). Other questions keep all their passages."""
     asked = named_things(question)
-    return [e for e in evidence if asked & named_things(e.unit.text)] if asked else evidence
+    if not asked:
+        return evidence
+    return [e for e in evidence if asked & named_things(f"{row_labels(e.chunk, e.unit)} {e.unit.text}")]
 
 
 def support(evidence: list[Evidence]) -> float:

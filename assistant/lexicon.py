@@ -165,6 +165,12 @@ NAMED_THINGS = [
 _NAMED_THING_RE = re.compile(r"(?i)\b(" + "|".join(re.escape(t) for t in NAMED_THINGS) + r")\b")
 
 
+# A technical name: a cookie or parameter such as "acs_usuc_t" or "_ga" (policies escape the
+# underscore in markdown: "acs\_usuc\_t").
+_IDENTIFIER_RE = re.compile(r"(?<![\w\\])_?[a-z0-9]+(?:\\?_[a-z0-9]+)+_?(?!\w)|(?<!\w)_[a-z0-9]{2,}(?!\w)", re.I)
+
+
 def named_things(text: str) -> set[str]:
-    """The named things (brands, biometrics, insurers …) a text mentions, as stems."""
-    return {" ".join(stem(w) for w in m.lower().split()) for m in _NAMED_THING_RE.findall(text)}
+    """The named things (brands, biometrics, insurers, cookie names …) a text mentions, as stems."""
+    ids = {m.lower().replace("\\", "") for m in _IDENTIFIER_RE.findall(text)}
+    return {" ".join(stem(w) for w in m.lower().split()) for m in _NAMED_THING_RE.findall(text)} | ids

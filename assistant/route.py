@@ -13,7 +13,8 @@ _NOT_AN_AGE = r"(?<!year )(?<!years )(?<!year-)(?<!years-)(?<!yr )(?<!yrs )(?<!h
 _OLD_WORDS = r"old|older|earlier|previous|prior|former|outdated|original|superseded"
 OLD_VERSION_RE = re.compile(r"(?i)" + _NOT_AN_AGE + r"\b(" + _OLD_WORDS + r"|"
                             r"before the update|last version)\b|\bused to (say|be|state|mention|read)\b")
-COMPARE_RE = re.compile(r"(?i)\b(what|how)\b.{0,20}\b(chang\w*|differ\w*)\b|\bcompare[sd]?\b.{0,30}\bversions?\b|"
+# "what changed", "how does it differ"; not "how do I change my settings".
+COMPARE_RE = re.compile(r"(?i)\b(what|how)\b.{0,20}\b(chang(ed|es|ing)|differ\w*)\b|\bcompare[sd]?\b.{0,30}\bversions?\b|"
                         r"\bnew (one|version)\b|\bwhat'?s different\b|\bvs\.? (the )?(new|old)\b")
 YEAR_RE = re.compile(r"\b(19|20)\d{2}\b")
 FUZZY_RATIO = 0.84
@@ -94,8 +95,11 @@ def topic_of(question: str, policies: dict[str, Policy], scoped: tuple[str, ...]
             continue
         out.append(token)
     topic = " ".join(out)
-    stripped = VERSION_WORDS_RE.sub(" ", topic)
-    topic = stripped if len(stripped.split()) >= 2 else topic
+    if VERSION_CUE_RE.search(topic):
+        # "what did the old 2018 policy say about cookies" looks for cookies; "who is this
+        # policy for" keeps its "policy".
+        stripped = VERSION_WORDS_RE.sub(" ", topic)
+        topic = stripped if len(stripped.split()) >= 2 else topic
     return " ".join(topic.split()) or question
 
 

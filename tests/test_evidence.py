@@ -349,9 +349,17 @@ def test_how_do_i_prefers_what_the_user_can_do_when_it_is_close_enough():
     procedure = scored_as("You also have the right to request that we delete personal information.", 0.54)
     question = "how do I delete my account?"
     assert of_preferred_type(question, [circumstance, procedure], floor=0.5) == [procedure]
+    # one under the floor but over PREFERRED_FLOOR still answers, with the best passage's
+    # score: the policy does speak to the question, and that passage says what to do
+    close = scored_as(procedure.unit.text, 0.45)
+    lifted = of_preferred_type(question, [circumstance, close], floor=0.5)
+    assert [e.unit.text for e in lifted] == [procedure.unit.text] and lifted[0].score == circumstance.score
     # no passage of the preferred kind is close enough: the closest one still answers
-    weak = scored_as(procedure.unit.text, 0.45)
+    weak = scored_as(procedure.unit.text, 0.35)
     assert of_preferred_type(question, [circumstance, weak], floor=0.5) == [circumstance, weak]
+    # nothing reaches the floor: nothing is lifted over it
+    low = scored_as(circumstance.unit.text, 0.48)
+    assert of_preferred_type(question, [low, close], floor=0.5) == [low, close]
     # other questions are left alone
     assert of_preferred_type("how long do you keep my data?", [circumstance, procedure], 0.5) == [circumstance, procedure]
 
