@@ -10,7 +10,7 @@ from dataclasses import replace
 from collections.abc import Iterator
 
 from assistant.answer import INJECTION_TEXT, abstention_text, citations_for, compose
-from assistant.evidence import (expand_list_intros, merge_evidence, naming_what_was_asked, of_preferred_type,
+from assistant.evidence import (KEEP_WITHIN, expand_list_intros, merge_evidence, naming_what_was_asked, of_preferred_type,
                                 of_required_type, policy_statements, score_units, select, support, with_antecedents,
                                 with_named_items)
 from assistant.generate import GenerationFailed, Generator, check_citations
@@ -165,8 +165,15 @@ class Assistant:
             for i, part in enumerate(parts):
                 # A later part leans on the first for its subject ("… and who else receives it?").
                 query = part if i == 0 else f"{part} ({parts[0]})"
-                best = select(self._scored(query, self.embedder.embed_query(query), scope), PART_UNITS,
-                              within=PART_WITHIN)
+                scored_part = self._scored(query, self.embedder.embed_query(query), scope)
+                if i > 0 and scored_part:
+                    # Borrowing the first part's subject brings back the first part's answer;
+                    # a later part asks for something else, when something else comes close.
+                    have = {(e.unit.chunk_id, e.unit.start) for e in chosen}
+                    top = scored_part[0].score
+                    scored_part = [e for e in scored_part if (e.unit.chunk_id, e.unit.start) not in have
+                                   and e.score >= top - KEEP_WITHIN]
+                best = select(scored_part, PART_UNITS, within=PART_WITHIN)
                 if support(best) >= ABSTAIN_BELOW:
                     chosen = merge_evidence(chosen, best)
         return pid, self._completed(question, chosen)
