@@ -125,6 +125,19 @@ PREFERRED_ANSWER_TYPES = [
                 r"|\bby (send|email|e-mail|visit|click|contact|writ|call|submit|follow|us|select|chang|adjust)\w*"
                 r"|\b(contact|email|e-mail|write to|ask) us\b|\bthe right\b|\bright (of|to)\b|\brequest"
                 r"|\bopt.?out\b|\bunsubscribe\b|\bsettings?\b|\bpreferences\b")),
+    # "What security measures do you take?" asks what is done: "we employ commercially reasonable
+    # security methods", "data is encrypted". "No transmission over the internet can be
+    # guaranteed to be perfectly secure" is on topic and answers another question.
+    (re.compile(r"(?i)\b(security|safety|protection)\s+(measures?|methods?|steps|safeguards?|practices|controls?)\b"
+                r"|\bhow (is|are|do you|does \w+) (my |your )?(data|info|information|details)?\s*(protected|secured|kept safe)\b"
+                r"|\bhow do (you|they|\w+) (protect|secure|safeguard)\b"
+                r"|\bwhat (steps|measures|precautions)\b.{0,40}\b(safe|secure|protect\w*)\b"),
+     re.compile(r"(?i)\b(we|our \w+)\s+(\w+\s+)?(use|uses|employ|employs|implement|implements|maintain|maintains|"
+                r"adopt|adopts|apply|applies|encrypt|encrypts|restrict|restricts|limit|limits)\b"
+                r"|\bwe (take|have) (\w+ ){0,3}(steps|measures|safeguards|controls)\b|\bby (adopting|using|implementing|employing)\b"
+                r"|\b(safeguards|measures|methods|controls|steps)\s+(include|includes|are|consist)\b"
+                r"|\bsecure(ly)? (servers?|storage|facilities|data cent(er|re)s?)\b"
+                r"|\b(encrypt\w*|SSL|TLS|firewalls?|access controls?|pseudonymi[sz]\w*|anonymi[sz]\w*)\b")),
 ]
 
 
