@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from assistant.answer import INJECTION_TEXT, abstention_text, citations_for, compose
 from assistant.evidence import (KEEP_WITHIN, expand_list_intros, merge_evidence, naming_what_was_asked, of_preferred_type,
                                 of_required_type, policy_statements, score_units, select, support, with_antecedents,
-                                with_named_items)
+                                with_named_items, with_sibling_items)
 from assistant.generate import GenerationFailed, Generator, check_citations
 from assistant.guard import is_injection
 from assistant.lexicon import expand_abbreviations, required_answer_type
@@ -179,8 +179,10 @@ class Assistant:
         return pid, self._completed(question, chosen)
 
     def _completed(self, question: str, chosen: list):
-        """The chosen passages with what they need to be read alone: the sentence an anaphor
-        points back to, the names listed under a description, a list's items for its intro."""
+        """The chosen passages with what they need to be read alone: the other items of a list
+        of what is collected, the sentence an anaphor points back to, the names listed under a
+        description, a list's items for its intro."""
+        chosen = with_sibling_items(question, chosen, self.retriever.store, self.retriever.sources)
         chosen = with_antecedents(chosen, self.retriever.store)
         chosen = with_named_items(question, chosen, self.retriever.store, self.retriever.units_following,
                                   self.retriever.sources)

@@ -367,6 +367,41 @@ def expand_list_intros(chosen: list[Evidence], store, following: Callable[[Chunk
     return unique
 
 
+COLLECTED_RE = re.compile(r"(?i)\bwhat\b(\s+\w+){0,3}?\s+(info|information|data|details|stuff)\b.{0,30}"
+                          r"\b(collect|collected|gather|store|hold|keep|log|ask for|record)\b")
+
+
+PURPOSES_RE = re.compile(r"(?i)\b(purposes?|reasons?|why)\b")
+
+
+def with_sibling_items(question: str, chosen: list[Evidence], store, sources) -> list[Evidence]:
+    """For "what information do you collect when …": when the best passage is an item of a
+    list, the list's other items (the categories collected) come with it. A list of purposes
+    ("… collected for the following purposes:") answers why, not what, and stays out."""
+    if not chosen or not COLLECTED_RE.search(question):
+        return chosen
+    best = max(chosen, key=lambda e: e.score)
+    source = sources.get(best.chunk.policy)
+    if source is None or not is_bulleted(source, best.unit.start):
+        return chosen
+    units = store.units_in(best.unit.chunk_id)
+    intro = list_intro_of(best.unit, units)
+    if PURPOSES_RE.search(intro.text if intro is not None else best.chunk.section):
+        return chosen
+    at = next(i for i, u in enumerate(units) if u.start == best.unit.start)
+    run = [best.unit]
+    for step in (-1, 1):
+        i = at + step
+        while 0 <= i < len(units) and not units[i].text.rstrip().endswith(":"):
+            if is_bulleted(source, units[i].start):
+                run.append(units[i])
+            elif begins_line(source, units[i].start):
+                break  # a paragraph: the list has ended
+            i += step
+    items = sorted(run, key=lambda u: u.start)[:LIST_ITEMS]
+    return merge_evidence(chosen, [Evidence(u, best.chunk, best.score, best.dense, best.lexical) for u in items])
+
+
 # "Some or all of these tools may be used to track you": the tools are named the sentence before.
 ANAPHOR_RE = re.compile(r"(?i)^\W*(?:(?:some|all|any|each|none|most|many|both|either|neither)\s+"
                         r"(?:or\s+all\s+)?of\s+)?(?:these|those|such|they)\b")

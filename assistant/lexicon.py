@@ -20,6 +20,7 @@ SYNONYM_GROUPS = [
     "right rights access copy correct correction rectify object objection portability",
     "update updated change changes revise revised effective",
     "sell sale sold rent",
+    "buy buys buying bought buyer buyers purchase purchases purchasing purchased shop shopping",
     "regulator regulators authority authorities supervisory ombudsman",
     # "What happens to my data if the company is sold?": policies say merger or acquisition.
     "sold merger merge mergers acquisition acquisitions acquire acquired takeover bankruptcy reorganization",
