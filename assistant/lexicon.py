@@ -53,7 +53,8 @@ def expand_abbreviations(text: str) -> str:
 
 EMAIL = r"[\w.+-]+@[\w-]+\.[\w.]+"
 # Not \b: markdown italics ("_updated on May 24, 2018_") put a word character after the year.
-YEAR = r"(?<!\d)(19|20)\d{2}(?!\d)"
+# Not "(EU) 2016/679": a regulation's number, not a date.
+YEAR = r"(?<!\d)(19|20)\d{2}(?![\d/])"
 
 ANSWER_TYPES = [
     # (what the question asks, what an answering passage contains)
@@ -82,7 +83,8 @@ REQUIRED_ANSWER_TYPES = [
     (re.compile(r"(?i)\bhow long\b.*\b(keep|kept|retain|retained|store|stored|hold|held|save|saved)\b"),
      re.compile(r"(?is)(?=.*\b(retain|retention|keep|kept|stor(e|ed|ing|age)|hold|held|delet|eras|anonymi[sz]|destroy)\w*)"
                 r"(?=.*(" + DURATION.removeprefix("(?i)") + r"|\bas long as\b|\buntil\b|\bperiod\b|\bretention\b|\bno longer\b"
-                r"|\bduration\b|\blength of time\b))")),
+                r"|\bduration\b|\blength of time\b|\bcontinue to (store|retain|keep|hold)\b"
+                r"|\bafter (terminat|delet|clos|cancel)\w*))")),
     # Questions asking for a value of one kind: a passage without such a value cannot answer
     # them, however close its topic ("how many years" + "we retain your data as long as ...").
     (re.compile(r"(?i)\bhow many (years|months|weeks|days|hours)\b"),
