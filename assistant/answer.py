@@ -9,6 +9,8 @@ import re
 from assistant.evidence import Evidence
 from assistant.records import Citation
 
+MAX_QUOTE_CHARS = 600
+MAX_QUOTE_UNITS = 3
 _BULLET = re.compile(r"^\s*(?:[*\-·•o]|\d{1,2}[.)])\s+")
 _MD = re.compile(r"\*\*|__|(?<!\w)_(?=\S)|(?<=\S)_(?!\w)|\\(?=[_*])|^#{1,6}\s+")
 
@@ -25,24 +27,30 @@ def display_text(quote: str) -> str:
 
 
 def citations_for(evidence: list[Evidence], source_texts: dict[str, str], section_at=None) -> list[Citation]:
-    """One citation per evidence run; adjacent sentences of one chunk merge into one quote.
+    """One citation per evidence run; adjacent sentences of one chunk merge into one quote of
+    at most MAX_QUOTE_UNITS sentences and MAX_QUOTE_CHARS (a longer run is quoted in parts, each
+    a card a reader takes in at once).
 
     ``section_at(policy, version, offset)`` names the section a quote sits in (a chunk that
     merged tiny sibling sections carries only the first one's label)."""
     cites: list[Citation] = []
     last: Evidence | None = None
+    merged = 0
     for ev in evidence:
         text = source_texts[ev.chunk.policy]
         section = (section_at(ev.chunk.policy, ev.chunk.version, ev.unit.start) if section_at else None) \
             or ev.chunk.section
-        if (last is not None and cites and last.chunk.id == ev.chunk.id
-                and not text[last.unit.end:ev.unit.start].strip()):
+        if (last is not None and cites and last.unit.chunk_id == ev.unit.chunk_id
+                and not text[last.unit.end:ev.unit.start].strip()
+                and ev.unit.end - cites[-1].start <= MAX_QUOTE_CHARS and merged < MAX_QUOTE_UNITS):
             prev = cites[-1]
             cites[-1] = Citation(prev.policy, prev.section, text[prev.start:ev.unit.end], prev.start,
                                  ev.unit.end, prev.version)
+            merged += 1
         else:
             cites.append(Citation(ev.chunk.policy, section, text[ev.unit.start:ev.unit.end],
                                   ev.unit.start, ev.unit.end, ev.chunk.version))
+            merged = 1
         last = ev
     return cites
 

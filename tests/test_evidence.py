@@ -2,7 +2,7 @@
 import pytest
 
 from assistant.evidence import Evidence, expand_list_intros, list_intro_of
-from index.records import Chunk, Unit
+from index.records import Chunk, Policy, Unit
 
 TEXT = ("Your rights\n"
         "You can email us at privacy@example.com and ask:\n"
@@ -384,3 +384,143 @@ def test_please_counts_as_an_action_only_with_a_verb_of_doing():
     assert action.search("please contact our privacy team")
     assert action.search("Please visit the settings page")
     assert not action.search("Please note that some features will stop working.")
+
+
+# --- passages read with what they need: stating intros, demonstratives, table rows, lists -------
+def _store_of(*units: Unit):
+    class Store:
+        def units_in(self, chunk_id):
+            return list(units)
+    return Store()
+
+
+def _chunk_of(text: str) -> Chunk:
+    return Chunk(id="c1", policy="p", version=None, current=True, section="S", start=0, end=len(text), text=text)
+
+
+def _unit_at(text: str, piece: str) -> Unit:
+    return Unit("c1", text.index(piece), text.index(piece) + len(piece), piece)
+
+
+def test_an_intro_that_states_the_answer_stays_beside_its_items():
+    text = ("We may deny your deletion request if retaining the information is necessary for us to:\n"
+            "- Comply with a legal obligation.\n- Detect security incidents.\n")
+    chunk = _chunk_of(text)
+    intro, first, second = (_unit_at(text, t) for t in (
+        text.splitlines()[0], "Comply with a legal obligation.", "Detect security incidents."))
+    out = expand_list_intros([Evidence(intro, chunk, 0.9, 0.6, 0.5)], _store_of(intro, first, second))
+    assert [e.unit.text for e in out] == [intro.text, first.text, second.text]
+    # a bare announcement says nothing itself: its items replace it
+    bare = "We collect the following categories:"
+    assert [e.unit.text for e in expand_list_intros([_ev(_units()[3])], FakeStore())] == ["Your name and postal address"]
+    assert _units()[3].text == bare
+
+
+def test_a_demonstrative_brings_its_neighbour_in_the_paragraph_only():
+    from assistant.evidence import with_antecedents
+
+    text = ("We let analytics partners collect information through cookies. We do not treat this as a sale.\n\n"
+            "The right to erasure: This means that you can request deletion. You can do this by email.\n\n"
+            "Other paragraph.")
+    chunk = _chunk_of(text)
+    share, sale, erasure, how, other = (_unit_at(text, t) for t in (
+        "We let analytics partners collect information through cookies.", "We do not treat this as a sale.",
+        "The right to erasure: This means that you can request deletion.", "You can do this by email.",
+        "Other paragraph."))
+    store = _store_of(share, sale, erasure, how, other)
+
+    def cited(unit: Unit) -> list[str]:
+        return [e.unit.text for e in with_antecedents([Evidence(unit, chunk, 0.8, 0.6, 0.5)], store)]
+
+    assert cited(sale) == [share.text, sale.text]           # "this" points back
+    assert cited(erasure) == [erasure.text, how.text]      # the next sentence points back to it
+    assert cited(how) == [erasure.text, how.text]
+    assert cited(other) == [other.text]                    # nothing across a paragraph break
+    from assistant.evidence import REFERS_BACK_RE
+    assert not REFERS_BACK_RE.search("This policy applies to all users.")   # the document itself
+    assert not REFERS_BACK_RE.search("The right of access: This means that you may ask.")  # its own label
+
+
+def test_a_table_rows_name_lines_count_as_its_words():
+    from assistant.evidence import naming_what_was_asked, row_labels
+
+    text = ("xman\\_t\n\nSession Cookie\n\nGenerates a tag that shows your login status\n\n"
+            "acs\\_usuc\\_t\n\nSession Cookie\n\nGenerates a temporary tag to identify a session\n")
+    chunk = _chunk_of(text)
+    login, session = (_unit_at(text, t) for t in ("Generates a tag that shows your login status",
+                                                  "Generates a temporary tag to identify a session"))
+    assert row_labels(chunk, session) == "acs\\_usuc\\_t Session Cookie"
+    evidence = [Evidence(u, chunk, 0.7, 0.5, 0.3) for u in (login, session)]
+    named = naming_what_was_asked("what was the acs_usuc_t cookie for", evidence)
+    assert [e.unit.text for e in named] == [session.text]
+
+
+def test_technical_names_are_things_asked_about_by_name():
+    from assistant.lexicon import named_things
+
+    assert named_things("what is the acs_usuc_t cookie for?") == {"acs_usuc_t"}
+    assert named_things("xman\\_us\\_f, \\_ga and cna") == {"xman_us_f", "_ga"}
+    assert named_things("what cookies do you use?") == set()
+
+
+def test_an_item_of_a_list_of_what_is_collected_brings_the_other_items():
+    from assistant.evidence import with_sibling_items
+
+    text = ("If you are a Buyer, we will ask you to provide:\n\n"
+            "· contact information including: name; address;\n\n· payment information;\n\n"
+            "· information about your purchases;\n\nWe also collect browsing data.\n\n"
+            "The data is collected for the following purposes:\n\n· Your email is used to contact you\n\n"
+            "· Your PayPal details are used to pay you\n")
+    chunk = _chunk_of(text)
+    texts = ("If you are a Buyer, we will ask you to provide:", "contact information including: name; address;",
+             "payment information;", "information about your purchases;", "We also collect browsing data.",
+             "The data is collected for the following purposes:", "Your email is used to contact you",
+             "Your PayPal details are used to pay you")
+    units = [_unit_at(text, t) for t in texts]
+    store, sources = _store_of(*units), {"p": text}
+    purchases = Evidence(units[3], chunk, 0.9, 0.7, 0.5)
+    out = with_sibling_items("what info do u collect when i buy stuff", [purchases], store, sources)
+    assert [e.unit.text for e in out] == list(texts[1:4])
+    # other questions, and a list of purposes (why, not what), are left alone
+    assert with_sibling_items("how is my purchase history used?", [purchases], store, sources) == [purchases]
+    paypal = Evidence(units[7], chunk, 0.9, 0.7, 0.5)
+    assert with_sibling_items("what details do you hold about me for paying commissions", [paypal], store,
+                              sources) == [paypal]
+
+
+# --- routing words -----------------------------------------------------------------------------
+def test_policy_words_are_dropped_from_the_topic_only_with_a_version_cue():
+    from assistant.route import topic_of
+
+    policy = Policy(id="podpartner", title="PODpartner Privacy Policy", path="", kind="txt", content_hash="")
+    policies = {"podpartner": policy}
+    assert topic_of("who is this policy for", policies, ("podpartner",)) == "who is this policy for"
+    assert topic_of("what did the old 2018 podpartner policy say about cookies", policies,
+                    ("podpartner",)) == "what did the say about cookies"
+
+
+def test_how_do_i_change_is_not_a_version_comparison():
+    from assistant.route import COMPARE_RE
+
+    assert not COMPARE_RE.search("how do i change my cookie settings on alibaba")
+    assert COMPARE_RE.search("what changed in the new version?")
+    assert COMPARE_RE.search("how does the old policy differ from the new one?")
+
+
+def test_a_regulation_number_is_not_a_year():
+    from assistant.lexicon import required_answer_type
+
+    when = required_answer_type("when was the policy last updated?")
+    assert when.search("This document was last updated on May 24, 2018")
+    assert not when.search("We comply with the GDPR (EU) 2016/679.")
+
+
+def test_security_questions_prefer_what_is_done_over_disclaimers():
+    from assistant.lexicon import preferred_answer_type
+
+    done = preferred_answer_type("what security measures did the policy describe")
+    assert done.search("We employ commercially reasonable security methods to prevent unauthorized access.")
+    assert done.search("Our security safeguards include premises security.")
+    assert not done.search("No data transmission over the internet can be guaranteed to be perfectly secure.")
+    assert not done.search("This policy explains how we protect your data.")
+    assert preferred_answer_type("do you use cookies?") is None
