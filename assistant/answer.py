@@ -41,7 +41,7 @@ def citations_for(evidence: list[Evidence], source_texts: dict[str, str], sectio
         section = (section_at(ev.chunk.policy, ev.chunk.version, ev.unit.start) if section_at else None) \
             or ev.chunk.section
         if (last is not None and cites and last.unit.chunk_id == ev.unit.chunk_id
-                and not text[last.unit.end:ev.unit.start].strip()
+                and ev.unit.start >= last.unit.end and not text[last.unit.end:ev.unit.start].strip()
                 and ev.unit.end - cites[-1].start <= MAX_QUOTE_CHARS and merged < MAX_QUOTE_UNITS):
             prev = cites[-1]
             cites[-1] = Citation(prev.policy, prev.section, text[prev.start:ev.unit.end], prev.start,

@@ -192,8 +192,9 @@ class Assistant:
         chosen = with_antecedents(chosen, self.retriever.store)
         chosen = with_named_items(question, chosen, self.retriever.store, self.retriever.units_following,
                                   self.retriever.sources)
-        return expand_list_intros(chosen, self.retriever.store, self.retriever.units_following,
-                                  self.retriever.sources, required_answer_type(question))
+        chosen = expand_list_intros(chosen, self.retriever.store, self.retriever.units_following,
+                                    self.retriever.sources, required_answer_type(question))
+        return sorted(chosen, key=lambda e: (e.chunk.policy, e.unit.start))  # read in the policy's order
 
     def _scored(self, question: str, vector, scope: Route):
         """Candidate passages of the scope's one policy (in each version searched), best first."""

@@ -197,14 +197,15 @@ def citation_precision(gold: Sequence[tuple[str, Span]], cited: Sequence[tuple[s
 
 
 def quote_exact(citations: Iterable[dict], texts: dict[str, str]) -> float | None:
-    """Share of citations whose quote is exactly ``text[start:end]`` of its policy; None if none."""
+    """Share of citations whose quote is exactly ``text[start:end]`` of its policy (an empty
+    quote quotes nothing and does not count); None if none."""
     cites = list(citations)
     if not cites:
         return None
     ok = 0
     for c in cites:
         text = texts.get(c["policy"])
-        if text is not None and 0 <= c["start"] <= c["end"] <= len(text) and \
+        if text is not None and 0 <= c["start"] < c["end"] <= len(text) and \
                 text[c["start"]:c["end"]] == c["quote"]:
             ok += 1
     return ok / len(cites)

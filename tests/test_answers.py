@@ -167,6 +167,19 @@ def test_answer_cites_the_facts(extractive, ctx, cli_sources, units_per_chunk, p
     assert_tight(answer, ctx, units_per_chunk)
 
 
+@pytest.mark.parametrize("policy", POLICIES)
+def test_broad_questions_cite_non_empty_quotes_in_the_policys_order(extractive, ctx, cli_sources, policy):
+    """Lists, their intros, neighbours and the passages for each part of a question come
+    together from several places: the quotes still read in the policy's order, none empty."""
+    for question in ("what information do you collect?", "how do I contact you?",
+                     "what do you collect and who do you share it with?"):
+        answer = extractive.ask(question, policy=policy)
+        starts = [c.start for c in answer.citations]
+        assert all(c.start < c.end and c.quote.strip() for c in answer.citations), answer.citations
+        assert starts == sorted(starts), (question, starts)
+        assert_verbatim(answer, ctx, cli_sources)
+
+
 def test_answer_text_names_the_policy_it_answers_from(extractive, ctx):
     answer = extractive.ask("who receives my payment data?", policy="alipartnership")
     title = ctx.retriever.policies["alipartnership"].title

@@ -115,6 +115,8 @@ def test_quote_exact():
     assert M.quote_exact([good], texts) == 1.0
     assert M.quote_exact([good, shifted, unknown, good], texts) == 0.5
     assert M.quote_exact([], texts) is None
+    empty = {**good, "end": good["start"], "quote": ""}
+    assert M.quote_exact([good, empty], texts) == 0.5          # an empty quote quotes nothing
 
 
 # --- answer text -------------------------------------------------------------------------------
