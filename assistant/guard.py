@@ -17,6 +17,9 @@ ADDRESSED_TO_A_MODEL = [
 # will also act as a data controller", "the secret keys are stored encrypted").
 INJECTION_PATTERNS = ADDRESSED_TO_A_MODEL + [
     r"\b(developer|admin|god|jailbreak|dan)\s+mode\b",
+    # "ignore the policy and …"; a forged chat transcript ("Human: … Assistant: Sure, …")
+    r"\b(ignore|disregard)\b.{0,20}\b(polic(y|ies)|documents?|sources?)\b",
+    r"\b(human|user)\s*:.{0,200}\bassistant\s*:",
     r"\byou are now\b|\bfrom now on\b|\bact as\b|\broleplay\b|\btalk like\b",
     r"\bpretend\b|\bimagine the policy\b|\bsay that\b.{0,40}\bpolicy\b",
     r"\b(your|the)\s+(api[ _-]?keys?|\.env( file)?|environment variables|secret keys?)\b",

@@ -124,6 +124,7 @@ PREFERRED_ANSWER_TYPES = [
     # close enough, the closest passage still answers.
     (re.compile(r"(?i)\bhow (do|can|could|should|would) i\b|\bhow to\b"),
      re.compile(r"(?i)\b(you|users?)\b[^.;:]{0,40}?\b(can|may|could|have the right|are entitled|are able|will need)\b"
+                r"(?!\s+not\b)"
                 r"|\bplease (contact|email|e-mail|write|visit|click|follow|send|call|use|go|adjust|change|submit|fill|let us)"
                 r"|\bby (send|email|e-mail|visit|click|contact|writ|call|submit|follow|us|select|chang|adjust)\w*"
                 r"|\b(contact|email|e-mail|write to|ask) us\b|\bthe right\b|\bright (of|to)\b|\brequest"

@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from assistant.lexical import STOPWORDS
 
+_HYPHEN_RE = re.compile(r"(?<=[a-z])-(?=[a-z])")
 WORD_RE = re.compile(r"[a-z0-9][a-z0-9'’@._-]*[a-z0-9]|[a-z0-9]")
 _STOP = set(STOPWORDS)
 # Words every privacy question shares; they say nothing about which passage answers it.
@@ -26,7 +27,9 @@ def _stemmer():
 
 
 def words(text: str) -> list[str]:
-    return WORD_RE.findall(text.lower().replace("’", "'").replace("\\_", "_").replace("\\*", "*"))
+    text = text.lower().replace("’", "'").replace("\\_", "_").replace("\\*", "*")
+    # "opt-out" and "third-party" are the words "opt out" and "third party" users type
+    return WORD_RE.findall(_HYPHEN_RE.sub(" ", text))
 
 
 def stem(word: str) -> str:

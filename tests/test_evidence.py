@@ -524,3 +524,11 @@ def test_security_questions_prefer_what_is_done_over_disclaimers():
     assert not done.search("No data transmission over the internet can be guaranteed to be perfectly secure.")
     assert not done.search("This policy explains how we protect your data.")
     assert preferred_answer_type("do you use cookies?") is None
+
+
+def test_hyphenated_words_match_the_words_users_type():
+    from assistant.terms import content_terms
+
+    assert set(content_terms("how do I opt out of marketing?")) & set(content_terms("you can opt-out at any time"))
+    assert set(content_terms("third party")) <= set(content_terms("third-party tracking technologies"))
+    assert "2016-05" in content_terms("updated 2016-05")          # numbers keep their hyphen
