@@ -415,19 +415,33 @@ def with_antecedents(chosen: list[Evidence], store) -> list[Evidence]:
     out = list(chosen)
     in_chunk: dict[str, list[Unit]] = {}
     for ev in chosen:
+        line = _line_around(ev)
+        back = bool(ANAPHOR_RE.search(ev.unit.text) or REFERS_BACK_RE.search(ev.unit.text)) and (
+            line is None or bool(line[0].strip()))
+        forward = line is None or bool(REFERS_BACK_RE.search(line[1].lstrip()))
+        if not (back or forward):
+            continue  # its line says so without asking the store for the chunk's units
         if ev.unit.chunk_id not in in_chunk:
             in_chunk[ev.unit.chunk_id] = store.units_in(ev.unit.chunk_id)
         units = in_chunk[ev.unit.chunk_id]
-        if ANAPHOR_RE.search(ev.unit.text) or REFERS_BACK_RE.search(ev.unit.text):
-            earlier = [u for u in units if u.end <= ev.unit.start]
-            if earlier and _same_paragraph(ev.chunk, earlier[-1], ev.unit):
-                out.append(Evidence(earlier[-1], ev.chunk, ev.score, ev.dense, ev.lexical))
+        earlier = [u for u in units if u.end <= ev.unit.start]
+        if back and earlier and _same_paragraph(ev.chunk, earlier[-1], ev.unit):
+            out.append(Evidence(earlier[-1], ev.chunk, ev.score, ev.dense, ev.lexical))
         later = [u for u in units if u.start >= ev.unit.end]
         # not a list intro ("These rights are as follows:"): the list would follow it in
-        if (later and REFERS_BACK_RE.search(later[0].text) and not later[0].text.rstrip().endswith(":")
+        if (forward and later and REFERS_BACK_RE.search(later[0].text) and not later[0].text.rstrip().endswith(":")
                 and _same_paragraph(ev.chunk, ev.unit, later[0])):
             out.append(Evidence(later[0], ev.chunk, ev.score, ev.dense, ev.lexical))
     return merge_evidence([], out) if len(out) > len(chosen) else chosen
+
+
+def _line_around(ev: Evidence) -> tuple[str, str] | None:
+    """The text before and after a unit on its line, None when the unit is not in ``ev.chunk``."""
+    if ev.unit.chunk_id != ev.chunk.id:
+        return None
+    text, lo, hi = ev.chunk.text, ev.unit.start - ev.chunk.start, ev.unit.end - ev.chunk.start
+    end = text.find("\n", hi)
+    return text[text.rfind("\n", 0, lo) + 1:lo], text[hi:end if end >= 0 else len(text)]
 
 
 # A demonstrative among a sentence's first words, before any label colon ("The right to
