@@ -367,10 +367,10 @@ def expand_list_intros(chosen: list[Evidence], store, following: Callable[[Chunk
     return unique
 
 
+# "What info do you collect when I buy stuff?", "what personal details do they hold": the
+# answer is a list of categories.
 COLLECTED_RE = re.compile(r"(?i)\bwhat\b(\s+\w+){0,3}?\s+(info|information|data|details|stuff)\b.{0,30}"
                           r"\b(collect|collected|gather|store|hold|keep|log|ask for|record)\b")
-
-
 PURPOSES_RE = re.compile(r"(?i)\b(purposes?|reasons?|why)\b")
 
 
@@ -388,7 +388,9 @@ def with_sibling_items(question: str, chosen: list[Evidence], store, sources) ->
     intro = list_intro_of(best.unit, units)
     if PURPOSES_RE.search(intro.text if intro is not None else best.chunk.section):
         return chosen
-    at = next(i for i, u in enumerate(units) if u.start == best.unit.start)
+    at = next((i for i, u in enumerate(units) if u.start == best.unit.start), None)
+    if at is None:
+        return chosen
     run = [best.unit]
     for step in (-1, 1):
         i = at + step
