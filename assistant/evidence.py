@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -49,6 +49,10 @@ class Evidence:
     score: float
     dense: float
     lexical: float
+
+    def bringing(self, unit: Unit) -> "Evidence":
+        """Another unit cited on this one's strength (a list item, an antecedent, a name)."""
+        return Evidence(unit, self.chunk, self.score, self.dense, self.lexical)
 
 
 class IdfTable:
@@ -188,7 +192,7 @@ def of_preferred_type(question: str, scored: list[Evidence], floor: float) -> li
         return kept
     if kept[0].score >= PREFERRED_FLOOR and scored[0].score >= floor:
         lift = scored[0].score - kept[0].score
-        return [Evidence(e.unit, e.chunk, e.score + lift, e.dense, e.lexical) for e in kept]
+        return [replace(e, score=e.score + lift) for e in kept]
     return scored
 
 
@@ -309,7 +313,7 @@ def with_named_items(question: str, chosen: list[Evidence], store, following: Ca
     if source is None:
         return chosen
     names = names_after(units_after(best, store, following), source)
-    return merge_evidence(chosen, [Evidence(u, best.chunk, best.score, best.dense, best.lexical) for u in names])
+    return merge_evidence(chosen, [best.bringing(u) for u in names])
 
 
 def _intro_above(ev: Evidence) -> str:
@@ -346,7 +350,7 @@ def expand_list_intros(chosen: list[Evidence], store, following: Callable[[Chunk
             intro = (list_intro_of(ev.unit, store.units_in(ev.unit.chunk_id))
                      if item and _contact_intro_above(ev) else None)
             if intro is not None and CONTACT_RE.search(intro.text):
-                out.append(Evidence(intro, ev.chunk, ev.score, ev.dense, ev.lexical))
+                out.append(ev.bringing(intro))
             out.append(ev)
             continue
         items = ([] if required is not None and required.search(ev.unit.text)
@@ -358,7 +362,7 @@ def expand_list_intros(chosen: list[Evidence], store, following: Callable[[Chunk
             out.append(ev)
         if not items:
             continue
-        out.extend(Evidence(u, ev.chunk, ev.score, ev.dense, ev.lexical) for u in items)
+        out.extend(ev.bringing(u) for u in items)
     seen, unique = set(), []
     for ev in out:
         if (ev.unit.chunk_id, ev.unit.start) not in seen:
@@ -401,7 +405,7 @@ def with_sibling_items(question: str, chosen: list[Evidence], store, sources) ->
                 break  # a paragraph: the list has ended
             i += step
     items = sorted(run, key=lambda u: u.start)[:LIST_ITEMS]
-    return merge_evidence(chosen, [Evidence(u, best.chunk, best.score, best.dense, best.lexical) for u in items])
+    return merge_evidence(chosen, [best.bringing(u) for u in items])
 
 
 # "Some or all of these tools may be used to track you": the tools are named the sentence before.
@@ -428,12 +432,12 @@ def with_antecedents(chosen: list[Evidence], store) -> list[Evidence]:
         units = in_chunk[ev.unit.chunk_id]
         earlier = [u for u in units if u.end <= ev.unit.start]
         if back and earlier and _same_paragraph(ev.chunk, earlier[-1], ev.unit):
-            out.append(Evidence(earlier[-1], ev.chunk, ev.score, ev.dense, ev.lexical))
+            out.append(ev.bringing(earlier[-1]))
         later = [u for u in units if u.start >= ev.unit.end]
         # not a list intro ("These rights are as follows:"): the list would follow it in
         if (forward and later and REFERS_BACK_RE.search(later[0].text) and not later[0].text.rstrip().endswith(":")
                 and _same_paragraph(ev.chunk, ev.unit, later[0])):
-            out.append(Evidence(later[0], ev.chunk, ev.score, ev.dense, ev.lexical))
+            out.append(ev.bringing(later[0]))
     return merge_evidence([], out) if len(out) > len(chosen) else chosen
 
 
