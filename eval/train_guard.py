@@ -1,4 +1,4 @@
-"""Train the injection classifier of assistant/guard.py: `python -m eval.train_guard [--check]`.
+"""Train the injection classifier of assistant/guard.py: `python -m eval.train_guard`.
 
 Data (label injection/benign, split train/heldout):
 - eval/guard_questions.jsonl: hand-written steering attempts and benign look-alikes, split by seed;
