@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 # "…to you.Information about…": a sentence end glued to the next sentence in the source.
 JOINED = re.compile(r"(?<=[a-z0-9)\]”’\"'][.!?])(?=[A-Z“‘\"])")
 BULLET = re.compile(r"^\s*[-•*]\s+")
-JOIN_MARK = '<span class="pc-join" aria-hidden="true"></span>'
+JOIN_MARK = '<span class="pc-join"></span>'   # empty: nothing for a screen reader to read
 
 
 def with_breaks(text: str, esc: Callable[[str], str]) -> str:
