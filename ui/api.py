@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.question import MAX_QUESTION_CHARS
+from index.load import POLICY_ID_RE
 from index.store import StoreUnavailable
 from ui.security import BodyTooLarge, Settings, TokenBucket, question_digest
 
@@ -32,7 +33,8 @@ SESSION_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 # The limits the request models declare (so /openapi.json states what validation enforces).
 # The field checks below give the messages; the model constraints only mirror them.
 QUESTION_PATTERN = r"[^\W_]"                          # at least one letter or digit
-POLICY_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"       # index.load.POLICY_ID_RE
+POLICY_ID_PATTERN = POLICY_ID_RE.pattern                 # what `policychat index` gives a file
+OPTIONAL_POLICY_PATTERN = f"^(?:{POLICY_ID_PATTERN[1:-1]})?$"   # or empty: all policies
 SESSION_PATTERN = r"^[A-Za-z0-9_.:-]{0,100}$"           # SESSION_RE, or empty for a new session
 UNAVAILABLE = "the policy index is unavailable right now; try again shortly"
 
@@ -89,7 +91,7 @@ class AskRequest(BaseModel):
     policy: StrictStr | None = Field(None, description="Only this policy (an id from /api/policies); "
                                      "null, empty or omitted = all policies. An id that is not indexed "
                                      "is a 404.", examples=["aliexpress"], max_length=64,
-                                     pattern=POLICY_ID_PATTERN[:1] + "(?:" + POLICY_ID_PATTERN[1:-1] + ")?$")
+                                     pattern=OPTIONAL_POLICY_PATTERN)
     session_id: StrictStr | None = Field(None, description="Conversation id for follow-up questions; "
                                          "returned by the first answer.", max_length=100,
                                          pattern=SESSION_PATTERN)
