@@ -141,3 +141,5 @@ def test_a_browser_gets_a_404_page_in_the_products_style(client):
 def test_the_error_shape_is_documented(client):
     description = client.get("/openapi.json").json()["info"]["description"]
     assert '{"error": "..."}' in description and "405" in description and "404 page" in description
+    page = client.get("/docs").text                                    # what a person reads at /docs
+    assert 'id="errors"' in page and "<td>405</td>" in page and "Page not found" in page
