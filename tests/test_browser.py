@@ -586,3 +586,15 @@ def test_chat_formats_answers_and_shows_each_heading_once(servers, page_factory)
     glued = [q for q in page.locator(".pc-quote").all() if "you.They" in q.text_content()]
     assert glued and glued[0].locator(".pc-join").count() == 1
     assert glued[0].locator(".pc-join").evaluate("j => getComputedStyle(j).display") == "block"
+
+
+def test_a_browser_gets_a_404_page_not_json(servers, page_factory):
+    app_url, _, _ = servers
+    page, watch = page_factory(390, 844)
+    response = page.goto(app_url + "/etc/passwd/source", wait_until="domcontentloaded")
+    assert response.status == 404
+    page.get_by_role("heading", name="Page not found").wait_for()
+    assert "/etc/passwd/source" in page.locator("main").inner_text()
+    page.get_by_role("link", name="Open the chat").click()
+    page.locator("#pc-input textarea").wait_for()
+    assert not watch.csp_violations(), watch.csp_violations()
