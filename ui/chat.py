@@ -136,8 +136,10 @@ def render_answer(text: str, citations: list[dict] | None = None, policies: dict
     body = answer_html(text, titles, esc) if text.strip() else ""
     if pending and not body:
         body = '<span class="pc-typing" aria-label="Thinking"><i></i><i></i><i></i></span>'
-    elif pending:
-        body += '<span class="pc-caret"></span>'
+    elif pending:   # the caret ends the last line, inside its paragraph or list item
+        caret = '<span class="pc-caret"></span>'
+        tail = next((t for t in ("</li></ul>", "</p>") if body.endswith(t)), "")
+        body = body[:len(body) - len(tail)] + caret + tail
     cls = "pc-answer pc-abstained" if abstained else "pc-answer"
     html = f'<div class="{cls}">{body}</div>'
     if citations:
