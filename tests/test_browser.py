@@ -44,7 +44,7 @@ When you join the Quokkafield loyalty programme we collect your email address an
 
 2. How Long We Keep Data
 
-We keep loyalty programme data for two years after your last purchase <script>alert(2)</script> and then delete it.
+We keep loyalty programme data for two years after your last purchase <script>alert(2)</script> and then delete it.Backup copies are erased within thirty days.
 
 3. Contact
 
@@ -485,13 +485,14 @@ def test_widget_renders_lists_and_breaks_glued_sentences(servers, page_factory):
     items = answer.locator("li")
     assert items.count() >= 1
     assert not any(line.lstrip().startswith("- ") for line in answer.inner_text().splitlines())
-    ask_in_widget(page, "Do you use cookies for advertising?")
-    page.locator(W + ".msg.bot:not(.welcome)").nth(1).locator(".cite").first.wait_for(timeout=ANSWER_TIMEOUT)
-    glued = [q for q in page.locator(W + ".cite .quote").all() if "you.They" in q.text_content()]
-    assert glued, "the AliExpress cookie passage runs 'you.They' together"
+    page.goto(hosts.origin + "/markup.html", wait_until="domcontentloaded")
+    open_widget(page)
+    ask_in_widget(page, "How long do you keep loyalty programme data?")
+    glued = [q for q in page.locator(W + ".cite .quote").all() if "it.Backup" in q.text_content()]
+    assert glued, "the Quokkafield retention sentence runs 'it.Backup' together"
     assert glued[0].locator(".join").count() == 1                      # a visible break …
     assert glued[0].locator(".join").evaluate("j => getComputedStyle(j).display") == "block"
-    assert "relevant to you.They also" in glued[0].text_content()      # … and the quote stays verbatim
+    assert "then delete it.Backup copies" in glued[0].text_content()   # … and the quote stays verbatim
 
 
 def test_widget_refuses_a_too_long_question_instead_of_cutting_it(servers, page_factory):
@@ -568,6 +569,10 @@ def test_chat_formats_answers_and_shows_each_heading_once(servers, page_factory)
     answer = page.locator(".pc-answer").last
     titles = answer.locator(".pc-part-title").all_inner_texts()
     assert "AliExpress.com Privacy Policy" in titles and len(titles) >= 2, answer.inner_text()
+    # a quote that runs two source sentences together shows a break and keeps its text
+    glued = [q for q in page.locator(".pc-quote").all() if "it.Backup" in q.text_content()]
+    assert glued and glued[0].locator(".pc-join").count() == 1
+    assert glued[0].locator(".pc-join").evaluate("j => getComputedStyle(j).display") == "block"
     choose_aliexpress(page)
     ask_in_chat(page, "How do I delete my account?")
     wait_for_answers(page, 2)
@@ -581,11 +586,6 @@ def test_chat_formats_answers_and_shows_each_heading_once(servers, page_factory)
     first_line = card.locator(".pc-context-text").inner_text().lstrip("… ").splitlines()[0]
     squash = lambda t: "".join(ch for ch in t.lower() if ch.isalnum())
     assert squash(first_line) != squash(title.split(" > ")[-1]), (title, first_line)
-    ask_in_chat(page, "Do you use cookies for advertising?")
-    wait_for_answers(page, 3)
-    glued = [q for q in page.locator(".pc-quote").all() if "you.They" in q.text_content()]
-    assert glued and glued[0].locator(".pc-join").count() == 1
-    assert glued[0].locator(".pc-join").evaluate("j => getComputedStyle(j).display") == "block"
 
 
 def test_a_browser_gets_a_404_page_not_json(servers, page_factory):
