@@ -88,11 +88,11 @@ def diff_for_question(diff: PolicyDiff, question: str,
 
 def pick_citations(picked: list[SectionChange], terms: set[str], policy: str) -> list[Citation]:
     """Added and removed sentences, those using the question's words first, alternating sides."""
-    def ranked(items):
+    def ranked(items):  # stable: the most relevant section's sentences first among equals
         return sorted(items, key=lambda s: -len(terms & set(content_terms(s.sentence.text))))
 
-    added = [s for c in picked for s in ranked(c.added)]
-    removed = [s for c in picked for s in ranked(c.removed)]
+    added = ranked([s for c in picked for s in c.added])
+    removed = ranked([s for c in picked for s in c.removed])
     out = []
     while (added or removed) and len(out) < MAX_CITATIONS:
         for side in (added, removed):
