@@ -16,6 +16,7 @@ import numpy as np
 
 from index.parse import ParsedPolicy, parse_document
 from index.records import Chunk, Policy, SourceDoc, Unit
+from insights.changes import ChangeAnswer, diff_for_question
 from insights.compare import Comparison, compare_labels
 from insights.diff import PolicyDiff, VersionError, default_versions, diff_versions
 from insights.label import Labeler, Passage
@@ -150,6 +151,15 @@ class Insights:
         if old == new:
             raise VersionError("--from and --to name the same version")
         return diff_versions(parsed, old, new)
+
+    def answer_change(self, policy_id: str, question: str, embed=None) -> ChangeAnswer | None:
+        """The chat's answer to "what changed about X?" for one policy, from the same alignment
+        as ``diff``; None when the policy has a single version (nothing to compare).
+        ``embed``: texts -> normalised vectors (the chat's embedder), to match by meaning too."""
+        policy = self.policy(policy_id)
+        if len(policy.versions) < 2:
+            return None
+        return diff_for_question(self.diff(policy_id), question, embed)
 
 
 def check_version(policy: Policy, version: str | None) -> None:

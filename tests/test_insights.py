@@ -233,3 +233,12 @@ def test_api_insights_share_the_ask_rate_limit(ctx, tmp_path):
         codes = [c.get("/api/policies/alopal/label").status_code for _ in range(3)]
         assert codes[:2] == [200, 200] and codes[2] == 429
         assert c.get("/api/compare?ids=alopal,podpartner").headers.get("retry-after")
+
+
+def test_chat_change_answers_use_the_diff_alignment(insights, sources):
+    answer = insights.answer_change("alibaba", "What changed about cookies?")
+    contract = answer.to_contract()
+    assert not contract["abstained"] and "E. Cookies" in contract["answer"]
+    assert {c["version"] for c in contract["citations"]} == {"2018-05-25", "2019-01-17"}
+    assert_verbatim(contract["citations"], sources)
+    assert insights.answer_change("podpartner", "What changed about cookies?") is None
