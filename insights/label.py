@@ -37,6 +37,7 @@ ROW_FACT_KINDS = {"collect": (), "use": (), "share": ("org",), "choice": ("url",
                   "access": ("email", "url", "duration"), "retention": ("duration",), "security": (),
                   "children": ("age",), "international": ("country",), "change": ("date",), "dnt": (),
                   "contact": ("email", "phone", "url", "country")}
+MD_LINK = re.compile(r"\[([^\]]+)\]\((?:https?://|mailto:)[^)\s]*\)")
 FACT_KINDS = ("duration", "email", "url", "phone", "org", "country", "age", "money", "date")
 
 
@@ -170,8 +171,8 @@ def pick_passages(passages: Sequence[Passage], scores: np.ndarray, floor: float)
 
 
 def summary(text: str) -> str:
-    """One line of the passage itself: markdown and line breaks out, cut at a word."""
-    line = plain(text)
+    """One line of the passage itself: markdown (links too) and line breaks out, cut at a word."""
+    line = plain(MD_LINK.sub(r"\1", text))
     if len(line) <= SUMMARY_CHARS:
         return line
     return line[:SUMMARY_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + " …"

@@ -1,6 +1,7 @@
 """The Summary, Compare and Changes pages of the browser UI (Gradio pages beside the chat).
 
-Every policy text is escaped with ``ui.chat.esc``; label and comparison citations are the
+Every policy text is escaped with ``ui.chat.esc``; Gradio's sanitiser drops ``data-*``
+attributes, so rows and states are marked with classes (``pc-row-share``, ``pc-change-removed``); label and comparison citations are the
 chat's citation cards, so each one opens "show in context" the same way. The views are
 ``gr.Markdown`` holding HTML (sanitised by Gradio), as the chat's messages are: Gradio's
 ``gr.HTML`` evaluates templates with ``new Function``, which the page's CSP forbids.
@@ -44,6 +45,7 @@ table.pc-table thead th { background: #eef2ff; color: #1e1b4b; }
 table.pc-table th[scope=row] { color: #1e1b4b; min-width: 120px; }
 td.pc-cell-missing { color: #94a3b8; font-style: italic; }
 td.pc-flagged { background: #fff7ed; }
+.pc-cell-policy { display: none; font-size: .7rem; font-weight: 700; color: #64748b; font-style: normal; }
 .pc-flag { display: inline-block; margin-top: 4px; font-size: .7rem; font-weight: 700; color: #9a3412;
   background: #ffedd5; border-radius: 6px; padding: 1px 6px; font-style: normal; }
 .pc-ref { font-size: .7rem; font-weight: 700; color: #4338ca; margin-left: 3px; }
@@ -68,8 +70,7 @@ td.pc-flagged { background: #fff7ed; }
   table.pc-table, table.pc-table tbody, table.pc-table tr, table.pc-table th, table.pc-table td { display: block; width: 100%; }
   table.pc-table tr { border: 1px solid #e2e8f0; border-radius: 12px; margin-bottom: 10px; overflow: hidden; }
   table.pc-table th[scope=row] { background: #eef2ff; }
-  table.pc-table td::before { content: attr(data-label); display: block; font-size: .7rem; font-weight: 700;
-    color: #64748b; font-style: normal; }
+  .pc-cell-policy { display: block !important; }
   .pc-row { padding: 10px; }
   #pc-summary-bar, #pc-compare-bar, #pc-changes-bar { flex-wrap: wrap; gap: 6px; }
   #pc-summary-go, #pc-compare-go, #pc-changes-go { min-width: 100% !important; flex: 1 1 100% !important; }
@@ -93,7 +94,7 @@ def label_html(label: PolicyLabel, policies: dict, sources: SourceCache) -> str:
     rows, n = [], 0
     for row in label.rows:
         if not row.stated:
-            rows.append(f'<li class="pc-row pc-not-stated" data-row="{row.key}"><div class="pc-row-title">'
+            rows.append(f'<li class="pc-row pc-row-{row.key} pc-not-stated"><div class="pc-row-title">'
                         f'{esc(row.title)}</div><div class="pc-row-summary">Not stated'
                         f'<span class="pc-score">score {row.score:.2f} &lt; {row.threshold:.2f}</span></div></li>')
             continue
@@ -102,13 +103,13 @@ def label_html(label: PolicyLabel, policies: dict, sources: SourceCache) -> str:
             n += 1
             cards.append(citation_card(n, c.to_dict(), policies, sources))
         refs = " ".join(f'<span class="pc-ref">[{k}]</span>' for k in range(n - len(cards) + 1, n + 1))
-        facts = "".join(f'<span class="pc-fact" data-kind="{esc(f.kind)}"><b>{esc(f.kind)}</b>{esc_inline(f.text)}</span>'
+        facts = "".join(f'<span class="pc-fact pc-fact-{esc(f.kind)}"><b>{esc(f.kind)}</b>{esc_inline(f.text)}</span>'
                         for f in row.facts)
-        rows.append(f'<li class="pc-row pc-stated" data-row="{row.key}"><div class="pc-row-title">{esc(row.title)}</div>'
+        rows.append(f'<li class="pc-row pc-row-{row.key} pc-stated"><div class="pc-row-title">{esc(row.title)}</div>'
                     f'<div class="pc-row-summary">{esc_inline(row.summary)} {refs}</div>'
                     + (f'<div class="pc-facts">{facts}</div>' if facts else "")
                     + f'<ol class="pc-cites">{"".join(cards)}</ol></li>')
-    return (f'<div class="pc-label" data-policy="{esc(label.policy)}"><h2>{esc(label.title)} · version '
+    return (f'<div class="pc-label"><h2>{esc(label.title)} · version '
             f'{esc(version_name(label.version))}{current}</h2><ol class="pc-rows">{"".join(rows)}</ol></div>')
 
 
@@ -120,11 +121,12 @@ def comparison_html(cmp: Comparison, policies: dict, sources: SourceCache) -> st
         for head, cell in zip(heads, cells):
             classes = ["pc-cell"] + (["pc-cell-missing"] if not cell.stated else []) + (["pc-flagged"] if cell.flags else [])
             ref = f'<span class="pc-ref">[{cell.citation}]</span>' if cell.citation else ""
-            flags = "".join(f'<span class="pc-flag" data-flag="{f}">{esc(FLAG_TEXT.get(f, f))}</span>'
+            flags = "".join(f'<span class="pc-flag pc-flag-{f}">{esc(FLAG_TEXT.get(f, f))}</span>'
                             for f in cell.flags if f != "not_stated")
-            tds.append(f'<td class="{" ".join(classes)}" data-label="{esc(head)}">{esc_inline(cell.text)} {ref}'
+            tds.append(f'<td class="{" ".join(classes)}"><span class="pc-cell-policy">{esc(head)}</span>'
+                       f'{esc_inline(cell.text)} {ref}'
                        f'{"<br>" + flags if flags else ""}</td>')
-        body.append(f'<tr data-row="{key}"><th scope="row">{esc(cmp.labels[0].row(key).title)}</th>{"".join(tds)}</tr>')
+        body.append(f'<tr class="pc-tr-{key}"><th scope="row">{esc(cmp.labels[0].row(key).title)}</th>{"".join(tds)}</tr>')
     cards = "".join(citation_card(n, c.to_dict(), policies, sources) for n, c in enumerate(cmp.citations, 1))
     return (f'<div class="pc-compare"><h2>Compare: {esc(", ".join(lb.title for lb in cmp.labels))}</h2>'
             f'<div class="pc-table-wrap"><table class="pc-table"><thead><tr><th>Practice</th>'
@@ -154,10 +156,10 @@ def diff_html(diff: PolicyDiff, text: str) -> str:
         items = ([sentence_html(s, new, text, "+", "pc-add") for s in change.added]
                  + [sentence_html(s, old, text, "−", "pc-del") for s in change.removed])
         counts = f'<span class="pc-counts">+{len(change.added)} / −{len(change.removed)} sentences</span>'
-        parts.append(f'<details class="pc-change pc-change-{change.status}" data-status="{change.status}">'
+        parts.append(f'<details class="pc-change pc-change-{change.status}">'
                      f'<summary>{esc(change_heading(change))}{counts}</summary>'
                      f'<ul class="pc-sentences">{"".join(items)}</ul></details>')
-    return (f'<div class="pc-diff" data-policy="{esc(diff.policy)}"><h2>Changes: {esc(diff.title)}</h2>'
+    return (f'<div class="pc-diff"><h2>Changes: {esc(diff.title)}</h2>'
             f'<p class="pc-diff-summary">{esc(diff_summary(diff))}</p>{"".join(parts)}</div>')
 
 
@@ -223,8 +225,11 @@ def add_pages(demo: gr.Blocks, services) -> None:
         diff = insights.diff(policy_id)
         return diff_html(diff, ctx.store.source_text(policy_id) or "")
 
-    with demo:  # names the chat page in the navigation bar Gradio shows above every page
-        gr.Navbar(main_page_name="Chat", elem_id="pc-nav")
+    def navbar():  # each page's navigation bar names the main page "Chat" (Gradio says "Home")
+        gr.Navbar(main_page_name="Chat")
+
+    with demo:
+        navbar()
 
     def refresh(current, multi=False):
         choices = policy_options(services, multi)
@@ -234,6 +239,7 @@ def add_pages(demo: gr.Blocks, services) -> None:
         return gr.update(choices=choices, value=current if current in values else None)
 
     with demo.route("Summary", "/summary"):
+        navbar()
         with gr.Row(elem_id="pc-summary-bar", equal_height=True):
             s_policy = gr.Dropdown(policy_options(services), label="Policy", elem_id="pc-summary-policy",
                                    filterable=False, scale=2, min_width=180)
@@ -246,6 +252,7 @@ def add_pages(demo: gr.Blocks, services) -> None:
         s_button.click(show_label, [s_policy, s_version], s_out, api_visibility="private")
 
     with demo.route("Compare", "/compare"):
+        navbar()
         with gr.Row(elem_id="pc-compare-bar", equal_height=True):
             c_policies = gr.Dropdown(policy_options(services), multiselect=True, label="Policies",
                                      elem_id="pc-compare-policies", filterable=False, scale=3, min_width=200)
@@ -255,6 +262,7 @@ def add_pages(demo: gr.Blocks, services) -> None:
         c_button.click(show_compare, c_policies, c_out, api_visibility="private")
 
     with demo.route("Changes", "/changes"):
+        navbar()
         with gr.Row(elem_id="pc-changes-bar", equal_height=True):
             d_policy = gr.Dropdown(policy_options(services, multi_version=True), label="Policy with several versions",
                                    elem_id="pc-changes-policy", filterable=False, scale=3, min_width=200)
