@@ -18,34 +18,32 @@ class _Hooks:
 
 def add_commands(sub, after_command: argparse.ArgumentParser, context, user_error: type[Exception]) -> None:
     _Hooks.context, _Hooks.user_error = staticmethod(context), user_error
-    p = sub.add_parser("label", parents=[after_command], help="a policy's privacy label, every row cited",
-                       description="The privacy label of one policy version: twelve practice rows, each "
-                       "with a one-line summary, 1-3 verbatim citations and typed facts, or 'Not stated'.")
+
+    p = _command(sub, after_command, "label", cmd_label, "a policy's privacy label, every row cited",
+                 "The privacy label of one policy version: twelve practice rows, each with a one-line "
+                 "summary, 1-3 verbatim citations and typed facts, or 'Not stated'.")
     p.add_argument("policy", metavar="ID")
     p.add_argument("--version", metavar="LABEL", help="a version label (default: current)")
-    _output_options(p)
-    p.set_defaults(func=cmd_label)
 
-    p = sub.add_parser("compare", parents=[after_command], help="compare policies' labels side by side",
-                       description="A table with the practices as rows and the policies as columns; "
-                       "differences are flagged.")
+    p = _command(sub, after_command, "compare", cmd_compare, "compare policies' labels side by side",
+                 "A table with the practices as rows and the policies as columns; differences are flagged.")
     p.add_argument("policies", nargs="+", metavar="ID")
-    _output_options(p)
-    p.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("diff", parents=[after_command], help="what changed between two versions of a policy",
-                       description="Sections added, removed, moved and changed between two versions, "
-                       "with the sentences added and removed (offsets into the source text).")
+    p = _command(sub, after_command, "diff", cmd_diff, "what changed between two versions of a policy",
+                 "Sections added, removed, moved and changed between two versions, with the sentences "
+                 "added and removed (offsets into the source text).")
     p.add_argument("policy", metavar="ID")
     p.add_argument("--from", dest="old", metavar="LABEL", help="the older version (default: the one before --to)")
     p.add_argument("--to", dest="new", metavar="LABEL", help="the newer version (default: current)")
-    _output_options(p)
-    p.set_defaults(func=cmd_diff)
 
 
-def _output_options(p: argparse.ArgumentParser) -> None:
+def _command(sub, after_command, name: str, func, help_text: str, description: str) -> argparse.ArgumentParser:
+    """A subcommand with the common options and --json/--format."""
+    p = sub.add_parser(name, parents=[after_command], help=help_text, description=description)
     p.add_argument("--json", action="store_true", help="machine-readable output (docs/labels.md)")
     p.add_argument("--format", choices=FORMATS, default=None, help="text (default), md (for a ticket) or json")
+    p.set_defaults(func=func)
+    return p
 
 
 def output_format(args) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
-from tests.test_browser import CHROMIUM_ARGS, Watch, chromium_path  # noqa: F401 (fixture)
+from tests.test_browser import browser, chromium_path, page_factory  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore:.*no_silent_downcasting.*"),
               pytest.mark.filterwarnings("ignore:The copy keyword is deprecated.*"),
@@ -43,31 +43,9 @@ def app_url(ctx, tmp_path_factory):
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def browser(chromium_path):  # noqa: F811
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
-def open_page(browser):
-    contexts = []
-
-    def make(size: str):
-        width, height = SIZES[size]
-        context = browser.new_context(viewport={"width": width, "height": height})
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        return page, Watch(page)
-
-    yield make
-    for c in contexts:
-        c.close()
+def open_page(page_factory):  # noqa: F811
+    return lambda size: page_factory(*SIZES[size])
 
 
 def choose(page, dropdown: str, *options: str) -> None:
@@ -79,83 +57,84 @@ def choose(page, dropdown: str, *options: str) -> None:
         page.keyboard.press("Escape")
 
 
+def show(open_page, app_url: str, size: str, path: str, dropdown: str, options: tuple, button: str, ready: str):
+    """Open a page, choose in its dropdown and press its button as a person does; wait for ``ready``."""
+    page, watch = open_page(size)
+    page.goto(app_url + path, wait_until="domcontentloaded")
+    choose(page, dropdown, *options)
+    page.locator(button).click()
+    page.locator(ready).first.wait_for()
+    return page, watch
+
+
 def fits_the_screen(page, size: str) -> None:
     overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"the page scrolls sideways by {overflow}px ({size})"
 
 
-def shoot(page, name: str) -> None:
+def opens_in_context(card) -> str:
+    """Open a citation card as a person does; the quote is highlighted in its section's text."""
+    card.locator("summary").first.click()
+    mark = card.locator(".pc-context mark").first
+    mark.wait_for()
+    return mark.inner_text()
+
+
+def looks_right(page, watch, name: str, size: str) -> None:
+    """No sideways scrolling, no CSP violation, no dialog; the screenshot for docs/screenshots/."""
+    fits_the_screen(page, size)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    page.screenshot(path=str(SHOTS / f"{name}-{size}.png"))
+    assert not watch.csp_violations(), watch.csp_violations()
+    assert not watch.dialogs
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_summary_page_shows_the_cited_label(app_url, open_page, size):
-    page, watch = open_page(size)
-    page.goto(app_url + "/summary", wait_until="domcontentloaded")
-    choose(page, "#pc-summary-policy", "PODpartner Privacy Policy")
-    page.locator("#pc-summary-go").click()
-    rows = page.locator(".pc-label .pc-row")
-    rows.first.wait_for()
-    assert rows.count() == 12
+    page, watch = show(open_page, app_url, size, "/summary", "#pc-summary-policy", ("PODpartner Privacy Policy",),
+                       "#pc-summary-go", ".pc-label .pc-row")
+    assert page.locator(".pc-label .pc-row").count() == 12
     assert page.locator(".pc-label h2").inner_text().startswith("PODpartner Privacy Policy · version 2021-12-07")
     contact = page.locator(".pc-row-contact")
     assert "service@podpartner.com" in contact.locator(".pc-facts").inner_text()
     assert "Not stated" in page.locator(".pc-row-dnt").inner_text()
     # a citation opens "show in context": the quote highlighted inside its section
-    card = contact.locator(".pc-cite").first
-    card.locator("summary").click()
-    mark = card.locator(".pc-context mark")
-    mark.wait_for()
-    assert "service@podpartner.com" in page.locator(".pc-row-contact .pc-cite").all_inner_texts()[0] \
-        or mark.inner_text()
-    fits_the_screen(page, size)
-    shoot(page, f"summary-{size}")
-    assert not watch.csp_violations() and not watch.dialogs
+    quote = contact.locator(".pc-cite .pc-quote").first.inner_text()
+    marked = opens_in_context(contact.locator(".pc-cite").first)
+    assert " ".join(marked.split())[:40] in " ".join(quote.split())
+    looks_right(page, watch, "summary", size)
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_compare_page_tables_five_policies(app_url, open_page, size):
-    page, watch = open_page(size)
-    page.goto(app_url + "/compare", wait_until="domcontentloaded")
-    choose(page, "#pc-compare-policies", "Alibaba Privacy Policy", "AliExpress.com Privacy Policy",
-           "AliPartnership Privacy Policy", "AloPal Privacy Policy", "PODpartner Privacy Policy")
-    page.locator("#pc-compare-go").click()
+    titles = ("Alibaba Privacy Policy", "AliExpress.com Privacy Policy", "AliPartnership Privacy Policy",
+              "AloPal Privacy Policy", "PODpartner Privacy Policy")
+    page, watch = show(open_page, app_url, size, "/compare", "#pc-compare-policies", titles, "#pc-compare-go",
+                       ".pc-compare table.pc-table")
     table = page.locator(".pc-compare table.pc-table")
-    table.wait_for()
     assert table.locator("tbody tr").count() == 12
     assert table.locator("tbody tr").first.locator("td").count() == 5
     share = table.locator("tr.pc-tr-share").inner_text()
     assert "Stripe" in share or "Google Analytics" in share
     assert page.locator(".pc-flag").count() >= 1   # differences are highlighted
-    card = page.locator(".pc-compare .pc-cite").first
-    card.locator("summary").click()
-    card.locator(".pc-context mark").wait_for()
-    fits_the_screen(page, size)
-    shoot(page, f"compare-{size}")
-    assert not watch.csp_violations() and not watch.dialogs
+    assert opens_in_context(page.locator(".pc-compare .pc-cite").first)
+    looks_right(page, watch, "compare", size)
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_changes_page_shows_the_alibaba_diff(app_url, open_page, size):
-    page, watch = open_page(size)
-    page.goto(app_url + "/changes", wait_until="domcontentloaded")
-    choose(page, "#pc-changes-policy", "Alibaba Privacy Policy")
-    page.locator("#pc-changes-go").click()
+    page, watch = show(open_page, app_url, size, "/changes", "#pc-changes-policy", ("Alibaba Privacy Policy",),
+                       "#pc-changes-go", ".pc-diff-summary")
     summary = page.locator(".pc-diff-summary")
-    summary.wait_for()
     assert "2018-05-25 → 2019-01-17" in summary.inner_text()
     intro = page.locator(".pc-change").first
     assert "Introduction" in intro.locator("summary").first.inner_text()
     intro.locator("summary").first.click()
     added = intro.locator(".pc-add summary").all_inner_texts()
     assert any("Please refer to AliExpress.com Privacy Policy" in t for t in added)
-    intro.locator(".pc-add summary").first.click()
-    intro.locator(".pc-add .pc-context mark").first.wait_for()
+    assert "Alibaba.com" in opens_in_context(intro.locator(".pc-add").first)
     assert page.locator(".pc-change-removed summary", has_text="F. Minors").count() == 1
-    fits_the_screen(page, size)
-    shoot(page, f"changes-{size}")
-    assert not watch.csp_violations() and not watch.dialogs
+    looks_right(page, watch, "changes", size)
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
@@ -172,5 +151,4 @@ def test_widget_summary_button_shows_the_label(app_url, open_page, size):
     assert sources.count() == 1 and not sources.evaluate("d => d.open")   # closed until asked for
     sources.locator("summary").click()
     assert first.locator(".label-cites .quote").first.is_visible()
-    shoot(page, f"widget-summary-{size}")
-    assert not watch.csp_violations() and not watch.dialogs
+    looks_right(page, watch, "widget-summary", size)
