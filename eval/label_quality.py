@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 POLICYQA = ROOT.parent / "shared" / "external" / "policyqa-dev"
 DEFAULT_DB = ROOT / "eval" / "results" / "policyqa-db"
 DEFAULT_OUT = ROOT / "eval" / "results" / "labels.json"
-THRESHOLD_GRID = tuple(round(x, 2) for x in np.arange(0.05, 0.96, 0.025))
+THRESHOLD_GRID = tuple(float(round(x, 3)) for x in np.arange(0.05, 0.96, 0.025))
 EXTRA_RATIO = 0.85
 
 _ISA = "International and Specific Audiences|||Audience Type|||"
