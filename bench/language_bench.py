@@ -6,6 +6,7 @@ Prints the tables and a P_EN_MIN sweep on dev; writes bench/results/language_ben
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -34,6 +35,7 @@ def _accuracy(rows: list[dict], english) -> dict:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     rows = [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines() if line.strip()]
     t0 = time.perf_counter()
     detector = L.LanguageDetector()

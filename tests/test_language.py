@@ -71,3 +71,13 @@ def test_detector_is_injectable_and_lazy():
 
 def test_reply_names_the_supported_language():
     assert "English" in UNSUPPORTED_LANGUAGE_TEXT
+
+
+@pytest.mark.parametrize("text", ["%s%s%s%n {0} {{7*7}} ${7*7}", "'; DROP TABLE policies; --", "../../etc/passwd",
+                                  "🍪🔒 cookies?", "cafe\u0301 loyalty data — do you share it?"])
+def test_text_with_little_language_is_not_called_foreign(text):
+    assert is_english(text), language_of(text)
+
+
+def test_mostly_foreign_script_is_flagged_even_with_english_words():
+    assert not is_english("数据 保留 多久? кто получает мои данные? cookies?")
