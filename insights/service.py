@@ -16,6 +16,7 @@ import numpy as np
 
 from index.parse import ParsedPolicy, parse_document
 from index.records import Chunk, Policy, SourceDoc, Unit
+from index.text import plain
 from insights.changes import ChangeAnswer, diff_for_question
 from insights.compare import Comparison, compare_labels
 from insights.diff import PolicyDiff, VersionError, default_versions, diff_versions
@@ -34,10 +35,15 @@ class NoLabelError(LookupError):
     """A policy version with no citation units to label."""
 
 
+MIN_PASSAGE_WORDS = 3   # a title line ("# Privacy Policy") is no statement of a practice
+
+
 def passages_by_version(rows: list[tuple[Unit, Chunk, np.ndarray]]) -> dict[str | None, tuple[list[Passage], np.ndarray]]:
     """Each version's passages (source order) and their unit vectors."""
     grouped: dict[str | None, list[tuple[Passage, np.ndarray]]] = defaultdict(list)
     for unit, chunk, vector in sorted(rows, key=lambda r: r[0].start):
+        if len(plain(unit.text).split()) < MIN_PASSAGE_WORDS:
+            continue
         grouped[chunk.version].append((Passage(chunk.section, unit.start, unit.end, unit.text), vector))
     return {v: ([p for p, _ in items], np.asarray([x for _, x in items], dtype=np.float32))
             for v, items in grouped.items()}
