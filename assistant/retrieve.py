@@ -10,7 +10,9 @@ import numpy as np
 from assistant.evidence import IdfTable
 from assistant.fusion import rrf
 from assistant.lexical import LexicalIndex
+from assistant.practice import PracticeModel
 from assistant.records import Hit, Scope
+from assistant.unit_table import UnitTable
 from index.records import Chunk, Policy, Unit
 from index.store import Store
 
@@ -27,10 +29,14 @@ class UnknownPolicy(ValueError):
 class Retriever:
     """Searches the active generation of every policy; reloads when the index changes."""
 
-    def __init__(self, store: Store, embedder, cache_dir: Path | None = None):
+    def __init__(self, store: Store, embedder, cache_dir: Path | None = None,
+                 practice: PracticeModel | None = None):
         self.store = store
         self.embedder = embedder
         self.cache_dir = cache_dir
+        self.practice = practice if practice is not None else PracticeModel.load()
+        self._tables: dict[str, UnitTable] = {}
+        self.chunks: dict[str, Chunk] = {}
         self._lock = threading.Lock()
         self._checked = 0.0
         self.policies: dict[str, Policy] = {}
@@ -61,6 +67,8 @@ class Retriever:
             self.policies, self.gens, self.lexical = policies, gens, lexical
             self.sources, self.idf = sources, IdfTable(chunks)
             self._next = next_in_section(chunks)
+            self.chunks = {c.id: c for c in chunks}
+            self._tables = {gen: t for gen, t in self._tables.items() if gen in set(gens.values())}
             self._centrality = {}
             self._columns = {
                 "policy": np.array([c.policy for c in lexical.chunks], dtype=object),
@@ -89,6 +97,18 @@ class Retriever:
         if gen not in self._centrality:
             self._centrality[gen] = self.store.unit_centrality(gen)
         return self._centrality[gen]
+
+    def table(self, policy_id: str) -> UnitTable:
+        """Every unit of a policy's indexed generation, with what ranking reads (built once)."""
+        gen = self.gens.get(policy_id)
+        if gen is None:
+            return UnitTable.build(policy_id, [], np.zeros((0, 0), np.float32), None)
+        table = self._tables.get(gen)
+        if table is None:
+            rows, vectors = self.store.unit_rows_of(gen)
+            table = UnitTable.build(policy_id, rows, vectors, self.practice)
+            self._tables[gen] = table
+        return table
 
     def check_policy(self, policy_id: str) -> None:
         if policy_id not in self.policies:

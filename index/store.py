@@ -235,6 +235,12 @@ class Store:
         units = [_unit_row(d, m)[0] for d, m in zip(got["documents"], got["metadatas"])]
         return sorted(units, key=lambda u: u.start)
 
+    def unit_rows_of(self, gen: str) -> tuple[list[tuple[Unit, Chunk]], np.ndarray]:
+        """Every unit of one policy generation with its chunk header, and their vectors."""
+        got = self.units.get(where={"gen": gen}, include=["embeddings", *READ])
+        rows = [_unit_row(d, m) for d, m in zip(got["documents"], got["metadatas"])]
+        return rows, np.asarray(got["embeddings"], dtype=np.float32).reshape(len(rows), -1)
+
     def unit_centrality(self, gen: str) -> dict[tuple[str, int], float]:
         """How close each unit of one policy generation sits to the centre of its policy (cosine
         to the mean unit vector, minus its mean over the policy), by (chunk id, start): generic
@@ -330,12 +336,15 @@ def _chunk_meta(c: Chunk, gen: str) -> dict:
 
 def _unit_meta(u: Unit, c: Chunk, gen: str, key: str | None) -> dict:
     meta = {"policy": c.policy, "gen": gen, "chunk_id": u.chunk_id, "version": c.version or "",
-            "current": c.current, "start": u.start, "end": u.end, "section": c.section, TEXT: u.text}
+            "current": c.current, "start": u.start, "end": u.end, "section": c.section, TEXT: u.text,
+            "paragraph": u.paragraph, "bullet": u.bullet, "intro": u.intro, "label": u.label}
     return meta | {KEY: key} if key else meta
 
 
 def _unit_row(doc: str, meta: dict) -> tuple[Unit, Chunk]:
-    unit = Unit(chunk_id=meta["chunk_id"], start=meta["start"], end=meta["end"], text=meta.get(TEXT, doc))
+    unit = Unit(chunk_id=meta["chunk_id"], start=meta["start"], end=meta["end"], text=meta.get(TEXT, doc),
+                paragraph=meta.get("paragraph", -1), bullet=meta.get("bullet", False), intro=meta.get("intro", -1),
+                label=meta.get("label", ""))
     header = Chunk(id=meta["chunk_id"], policy=meta["policy"], version=meta["version"] or None,
                    current=meta["current"], section=meta.get("section", ""), start=meta["start"],
                    end=meta["end"], text="")
