@@ -4,7 +4,8 @@
 
 The 20 PolicyQA policies are indexed with the product's own indexer into ``--db``; every
 citation unit's row scores come from the product's labeler. A row's gold is the union of
-the ``type_segments`` of the OPP-115 practice types that row stands for (``ROW_TYPES``).
+the ``type_segments`` of the OPP-115 practice types that row stands for (the practice model's
+own mapping, ``assistant.practice.label_of``).
 
 * recall: a (policy, row) whose practice is annotated anywhere in the policy is not "Not stated";
 * precision: a cited passage lies inside a segment annotated with the row's practice (every
@@ -28,28 +29,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-POLICYQA = ROOT.parent / "shared" / "external" / "policyqa-dev"
 DEFAULT_DB = ROOT / "eval" / "results" / "policyqa-db"
 DEFAULT_OUT = ROOT / "eval" / "results" / "labels.json"
 THRESHOLD_GRID = tuple(float(round(x, 3)) for x in np.arange(0.05, 0.96, 0.025))
 EXTRA_RATIO = 0.85
 BETA = 2.0
-
-_ISA = "International and Specific Audiences|||Audience Type|||"
-# Which OPP-115 practice types (category|||attribute|||value prefixes) each label row stands for.
-ROW_TYPES: dict[str, tuple[str, ...]] = {
-    "collect": ("First Party Collection/Use|||",),
-    "use": ("First Party Collection/Use|||Purpose|||",),
-    "share": ("Third Party Sharing/Collection|||",),
-    "choice": ("User Choice/Control|||",),
-    "access": ("User Access, Edit and Deletion|||",),
-    "retention": ("Data Retention|||",),
-    "security": ("Data Security|||",),
-    "children": (_ISA + "Children",),
-    "international": (_ISA + "Californians", _ISA + "Citizens from other countries", _ISA + "Europeans"),
-    "change": ("Policy Change|||",),
-    "dnt": ("Do Not Track|||",),
-}
 
 
 @dataclass
@@ -62,14 +46,15 @@ class PolicyScores:
     gold: dict[str, list[tuple[int, int]]]  # row -> annotated segments
 
 
-def gold_segments(questions_path: Path) -> dict[str, dict[str, list[tuple[int, int]]]]:
+def gold_segments(questions) -> dict[str, dict[str, list[tuple[int, int]]]]:
+    """Per policy, per practice label: the segments annotated with it."""
+    from assistant.practice import label_of
+
     out: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
-    with questions_path.open(encoding="utf-8") as fh:
-        for line in fh:
-            q = json.loads(line)
-            for row, prefixes in ROW_TYPES.items():
-                if q["type"].startswith(prefixes):
-                    out[q["policy"]][row].update(map(tuple, q["type_segments"]))
+    for q in questions:
+        label = label_of(q.type)
+        if label:
+            out[q.policy][label].update(q.type_segments)
     return {p: {r: sorted(s) for r, s in rows.items()} for p, rows in out.items()}
 
 
@@ -86,7 +71,7 @@ def load_scores(ctx, labeler, gold) -> list[PolicyScores]:
     for pid in sorted(gold):
         if pid not in gens:
             continue
-        grouped = passages_by_version(store.gen_units(gens[pid]))
+        grouped = passages_by_version(*store.unit_rows_of(gens[pid]))
         passages, vectors = next(iter(grouped.values()))   # PolicyQA policies have one version
         out.append(PolicyScores(pid, passages, labeler.row_scores(passages, vectors), gold[pid]))
     return out
@@ -134,7 +119,7 @@ def fit_thresholds(policies: list[PolicyScores]) -> dict[str, float]:
     text it was trained on more confidently than new text, so thresholds fitted on its training
     policies run high; on validation policies F2 lost less recall than F1 for little precision."""
     out = {}
-    for key in ROW_TYPES:
+    for key in practice_rows():
         best = (-1.0, 0.5)
         for t in THRESHOLD_GRID:
             r = evaluate(policies, {key: t})["rows"][key]
@@ -165,25 +150,29 @@ def main(argv: list[str] | None = None) -> int:
                     "write insights/calibration.json")
     ap.add_argument("--out", default=str(DEFAULT_OUT))
     args = ap.parse_args(argv)
-    if not (POLICYQA / "questions.jsonl").is_file():
-        print(f"skipped: {POLICYQA} is not here (it exists only in the project's workspace and CI)")
+    from eval import policyqa
+
+    try:
+        questions = policyqa.load_questions()
+    except policyqa.PolicyQAMissing as exc:
+        print(f"skipped: {exc}")
         return 0
 
     from assistant.practice import PracticeModel
-    from insights.label import CALIBRATION, Calibration, Labeler
+    from insights.label import CALIBRATION, Calibration, Labeler, model_id
     from ui.context import AppContext
 
     model = PracticeModel.load()
     validation = set(model.validation_policies)
     ctx = AppContext.from_args(args.db)
-    report = ctx.index([POLICYQA / "policies"])
+    report = ctx.index(policyqa.policy_files())
     print(f"index: {report.count('indexed')} indexed, {report.count('unchanged')} unchanged → {args.db}",
           file=sys.stderr)
     from assistant.entities import tag
 
     calibration = Calibration.load() if CALIBRATION.exists() and not args.fit else Calibration({})
     labeler = Labeler(model, tag, calibration)
-    policies = load_scores(ctx, labeler, gold_segments(POLICYQA / "questions.jsonl"))
+    policies = load_scores(ctx, labeler, gold_segments(questions))
     train = [p for p in policies if p.policy not in validation]
     valid = [p for p in policies if p.policy in validation]
     if args.fit:
@@ -196,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         }, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {CALIBRATION}", file=sys.stderr)
     else:
-        thresholds = {k: labeler.threshold(k) for k in ROW_TYPES}
+        thresholds = {k: labeler.threshold(k) for k in practice_rows()}
     result = evaluate(valid, thresholds)
     print(f"Validation policies ({len(valid)}): {', '.join(sorted(p.policy for p in valid))}\n")
     print(table(result))
@@ -208,9 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def model_id(model) -> str:
-    """What identifies the practice model a calibration was fitted to."""
-    return str(getattr(model, "version", "") or getattr(model, "name", "") or type(model).__name__)
+def practice_rows() -> tuple[str, ...]:
+    """The label rows OPP-115 annotates: every practice label (contact is not one)."""
+    from assistant.practice import LABELS
+
+    return LABELS
 
 
 if __name__ == "__main__":

@@ -261,14 +261,6 @@ class Store:
         return {meta[KEY]: np.asarray(vector, dtype=np.float32)
                 for meta, vector in zip(got["metadatas"], got["embeddings"]) if meta.get(KEY)}
 
-    def gen_units(self, gen: str) -> list[tuple[Unit, Chunk, np.ndarray]]:
-        """Every citation unit of one policy generation with its header chunk and vector, in
-        source order (a label is rebuilt from these when its stored copy is stale)."""
-        got = self.units.get(where={"gen": gen}, include=["embeddings", *READ])
-        rows = [(*_unit_row(d, m), np.asarray(v, dtype=np.float32))
-                for d, m, v in zip(got["documents"], got["metadatas"], got["embeddings"])]
-        return sorted(rows, key=lambda r: r[0].start)
-
     def stored_labels(self, policy_id: str) -> tuple[str, str] | None:
         """(generation, labels JSON) stored for a policy, or None."""
         got = self.labels.get(ids=[policy_id], include=["documents", "metadatas"])
@@ -324,7 +316,7 @@ class Store:
 
 
 for _name in ("policies", "generations", "source_text", "source_texts", "chunk_rows", "query_chunks",
-              "query_units", "rank_units", "units_in", "unit_centrality", "unit_vectors_by_key", "gen_units", "stored_labels",
+              "query_units", "rank_units", "units_in", "unit_centrality", "unit_vectors_by_key", "stored_labels",
               "replace_policies", "remove_policy", "remove_orphans"):
     setattr(Store, _name, _guarded(getattr(Store, _name)))
 

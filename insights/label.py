@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from assistant.records import Citation
 from index.text import plain
 from insights.records import ROWS, Fact, LabelRow, PolicyLabel
 
+log = logging.getLogger("policychat.insights")
 CALIBRATION = Path(__file__).resolve().parent / "calibration.json"
 LABEL_VERSION = "1"
 MAX_CITATIONS = 3
@@ -42,7 +44,7 @@ FACT_KINDS = ("duration", "email", "url", "phone", "org", "country", "age", "mon
 
 
 class PracticeScorer(Protocol):
-    LABELS: tuple[str, ...]
+    labels: tuple[str, ...]
 
     def unit_probs(self, vectors: np.ndarray) -> np.ndarray: ...
 
@@ -80,6 +82,11 @@ class Calibration:
 Tagger = Callable[[str], list]   # assistant.entities.tag: text -> [Entity(kind, start, end, text)]
 
 
+def model_id(model) -> str:
+    """Identifies the practice model's passage head (a calibration is only valid for it)."""
+    return hashlib.sha256(np.asarray(model.unit_weights).tobytes() + np.asarray(model.unit_bias).tobytes()).hexdigest()[:12]
+
+
 class Labeler:
     """Builds labels from a policy version's passages and their stored unit vectors."""
 
@@ -94,7 +101,11 @@ class Labeler:
         from assistant.entities import tag
         from assistant.practice import PracticeModel
 
-        return cls(PracticeModel.load(), tag, Calibration.load())
+        model, calibration = PracticeModel.load(), Calibration.load()
+        if calibration.model != model_id(model):
+            log.warning("insights/calibration.json was fitted to another practice model; "
+                        "run `python -m eval.label_quality --fit`")
+        return cls(model, tag, calibration)
 
     @property
     def signature(self) -> str:
@@ -106,7 +117,7 @@ class Labeler:
         if not passages:
             return out
         probs = np.asarray(self.model.unit_probs(np.asarray(vectors, dtype=np.float32)), dtype=np.float32)
-        labels = list(self.model.LABELS)
+        labels = list(self.model.labels)
         for col, row in enumerate(ROWS):
             if row.key == CONTACT:
                 out[:, col] = [self.contact_score(p) for p in passages]

@@ -38,10 +38,10 @@ class NoLabelError(LookupError):
 MIN_PASSAGE_WORDS = 3   # a title line ("# Privacy Policy") is no statement of a practice
 
 
-def passages_by_version(rows: list[tuple[Unit, Chunk, np.ndarray]]) -> dict[str | None, tuple[list[Passage], np.ndarray]]:
+def passages_by_version(rows: list[tuple[Unit, Chunk]], vectors: np.ndarray) -> dict[str | None, tuple[list[Passage], np.ndarray]]:
     """Each version's passages (source order) and their unit vectors."""
     grouped: dict[str | None, list[tuple[Passage, np.ndarray]]] = defaultdict(list)
-    for unit, chunk, vector in sorted(rows, key=lambda r: r[0].start):
+    for (unit, chunk), vector in sorted(zip(rows, vectors), key=lambda r: r[0][0].start):
         if len(plain(unit.text).split()) < MIN_PASSAGE_WORDS:
             continue
         grouped[chunk.version].append((Passage(chunk.section, unit.start, unit.end, unit.text), vector))
@@ -49,22 +49,22 @@ def passages_by_version(rows: list[tuple[Unit, Chunk, np.ndarray]]) -> dict[str 
             for v, items in grouped.items()}
 
 
-def build_labels(labeler: Labeler, policy: Policy, rows: list[tuple[Unit, Chunk, np.ndarray]]) -> list[PolicyLabel]:
+def build_labels(labeler: Labeler, policy: Policy, rows: list[tuple[Unit, Chunk]], vectors: np.ndarray) -> list[PolicyLabel]:
     """One label per version of ``policy`` that has text, in the policy's version order."""
-    grouped = passages_by_version(rows)
+    grouped = passages_by_version(rows, vectors)
     return [labeler.label(policy.id, policy.title, v.label, v.current, *grouped[v.label])
             for v in policy.versions if v.label in grouped]
 
 
-def labels_json(labeler: Labeler, policy: Policy, rows) -> str:
-    labels = build_labels(labeler, policy, rows)
+def labels_json(labeler: Labeler, policy: Policy, rows: list[tuple[Unit, Chunk]], vectors: np.ndarray) -> str:
+    labels = build_labels(labeler, policy, rows, vectors)
     return json.dumps({"labeler": labeler.signature, "labels": [lb.to_dict() for lb in labels]}, ensure_ascii=False)
 
 
-def write_rows(write) -> list[tuple[Unit, Chunk, np.ndarray]]:
-    """The (unit, chunk, vector) rows of an index write (``index.store.PolicyWrite``)."""
+def write_rows(write) -> tuple[list[tuple[Unit, Chunk]], np.ndarray]:
+    """The (unit, chunk) rows and unit vectors of an index write (``index.store.PolicyWrite``)."""
     by_chunk = {c.id: c for c in write.chunks}
-    return [(u, by_chunk[u.chunk_id], v) for u, v in zip(write.units, write.unit_vectors)]
+    return [(u, by_chunk[u.chunk_id]) for u in write.units], write.unit_vectors
 
 
 class Insights:
@@ -112,7 +112,7 @@ class Insights:
                 labels = [PolicyLabel.from_dict(d) for d in data["labels"]]
         if labels is None:
             log.info("label of %s is stale or missing; rebuilding from the stored vectors", policy.id)
-            labels = build_labels(self.labeler, policy, store.gen_units(gen))
+            labels = build_labels(self.labeler, policy, *store.unit_rows_of(gen))
         with self._lock:
             self._cache = {k: v for k, v in self._cache.items() if k[0] != policy.id}
             self._cache[key] = labels
@@ -196,4 +196,4 @@ class IndexLabels:
         if self._labeler is None:
             return
         for w in writes:
-            w.labels = labels_json(self._labeler, w.policy, write_rows(w))
+            w.labels = labels_json(self._labeler, w.policy, *write_rows(w))
