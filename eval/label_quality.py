@@ -34,6 +34,7 @@ DEFAULT_OUT = ROOT / "eval" / "results" / "labels.json"
 THRESHOLD_GRID = tuple(float(round(x, 3)) for x in np.arange(0.05, 0.96, 0.025))
 EXTRA_RATIO = 0.85
 BETA = 2.0
+NEIGHBOUR_WEIGHTS = (0.0, 0.3, 0.5, 0.7)   # blend of a passage's probabilities with its chunk's mean
 
 
 @dataclass
@@ -170,21 +171,31 @@ def main(argv: list[str] | None = None) -> int:
           file=sys.stderr)
     from assistant.entities import tag
 
-    calibration = Calibration.load() if CALIBRATION.exists() and not args.fit else Calibration({})
-    labeler = Labeler(model, tag, calibration)
-    policies = load_scores(ctx, labeler, gold_segments(questions))
-    train = [p for p in policies if p.policy not in validation]
-    valid = [p for p in policies if p.policy in validation]
-    if args.fit:
-        thresholds = fit_thresholds(train)
-        fitted = evaluate(train, thresholds)
+    gold = gold_segments(questions)
+
+    def split(labeler):
+        policies = load_scores(ctx, labeler, gold)
+        return ([p for p in policies if p.policy not in validation], [p for p in policies if p.policy in validation])
+
+    if args.fit:  # every choice on the training policies; the validation ones are only reported
+        fits = []
+        for weight in NEIGHBOUR_WEIGHTS:
+            labeler = Labeler(model, tag, Calibration({}, neighbour_weight=weight))
+            train, valid = split(labeler)
+            thresholds = fit_thresholds(train)
+            fitted = evaluate(train, thresholds)
+            fits.append((f_beta(fitted["precision"], fitted["recall"]), -weight, weight, thresholds, fitted, valid, train))
+        _, _, weight, thresholds, fitted, valid, train = max(fits, key=lambda f: f[:2])
         CALIBRATION.write_text(json.dumps({
-            "model": model_id(model), "extra_ratio": EXTRA_RATIO, "fitted_on": sorted(p.policy for p in train),
+            "model": model_id(model), "extra_ratio": EXTRA_RATIO, "neighbour_weight": weight,
+            "fitted_on": sorted(p.policy for p in train),
             "rows": {k: {"threshold": t, "train_recall": fitted["rows"][k]["recall"],
                          "train_precision": fitted["rows"][k]["precision"]} for k, t in thresholds.items()},
         }, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {CALIBRATION}", file=sys.stderr)
     else:
+        labeler = Labeler(model, tag, Calibration.load())
+        train, valid = split(labeler)
         thresholds = {k: labeler.threshold(k) for k in practice_rows()}
     result = evaluate(valid, thresholds)
     print(f"Validation policies ({len(valid)}): {', '.join(sorted(p.policy for p in valid))}\n")

@@ -57,6 +57,7 @@ class Passage:
     start: int
     end: int
     text: str
+    chunk: str = ""   # the chunk it belongs to: its neighbours share the topic
 
 
 @dataclass
@@ -67,15 +68,18 @@ class Calibration:
     thresholds: dict[str, float]
     extra_ratio: float = 0.8
     model: str = ""
+    neighbour_weight: float = 0.0
 
     @classmethod
     def load(cls, path: Path = CALIBRATION) -> "Calibration":
         data = json.loads(path.read_text(encoding="utf-8"))
         return cls(thresholds={k: float(v["threshold"]) for k, v in data["rows"].items()},
-                   extra_ratio=float(data.get("extra_ratio", 0.8)), model=data.get("model", ""))
+                   extra_ratio=float(data.get("extra_ratio", 0.8)), model=data.get("model", ""),
+                   neighbour_weight=float(data.get("neighbour_weight", 0.0)))
 
     def signature(self) -> str:
-        blob = json.dumps([LABEL_VERSION, self.model, sorted(self.thresholds.items()), self.extra_ratio])
+        blob = json.dumps([LABEL_VERSION, self.model, sorted(self.thresholds.items()), self.extra_ratio,
+                           self.neighbour_weight])
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
@@ -117,6 +121,7 @@ class Labeler:
         if not passages:
             return out
         probs = np.asarray(self.model.unit_probs(np.asarray(vectors, dtype=np.float32)), dtype=np.float32)
+        probs = with_neighbours(probs, [p.chunk for p in passages], self.calibration.neighbour_weight)
         labels = list(self.model.labels)
         for col, row in enumerate(ROWS):
             if row.key == CONTACT:
@@ -164,6 +169,20 @@ class Labeler:
         own = ROW_FACT_KINDS.get(key, ())
         rank = {k: i for i, k in enumerate(own + tuple(k for k in FACT_KINDS if k not in own))}
         return sorted(found.values(), key=lambda f: (rank[f.kind], f.citation))
+
+
+def with_neighbours(probs: np.ndarray, chunks: list[str], weight: float) -> np.ndarray:
+    """Each passage's probabilities blended with its chunk's mean: a sentence in a paragraph about
+    retention is more likely about retention than its words alone say."""
+    if not weight or not len(probs):
+        return probs
+    out = probs.copy()
+    index: dict[str, list[int]] = {}
+    for i, c in enumerate(chunks):
+        index.setdefault(c, []).append(i)
+    for rows in index.values():
+        out[rows] = (1 - weight) * probs[rows] + weight * probs[rows].mean(axis=0)
+    return out
 
 
 def pick_passages(passages: Sequence[Passage], scores: np.ndarray, floor: float) -> list[Passage]:

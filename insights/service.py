@@ -44,7 +44,7 @@ def passages_by_version(rows: list[tuple[Unit, Chunk]], vectors: np.ndarray) -> 
     for (unit, chunk), vector in sorted(zip(rows, vectors), key=lambda r: r[0][0].start):
         if len(plain(unit.text).split()) < MIN_PASSAGE_WORDS:
             continue
-        grouped[chunk.version].append((Passage(chunk.section, unit.start, unit.end, unit.text), vector))
+        grouped[chunk.version].append((Passage(chunk.section, unit.start, unit.end, unit.text, unit.chunk_id), vector))
     return {v: ([p for p, _ in items], np.asarray([x for _, x in items], dtype=np.float32))
             for v, items in grouped.items()}
 
