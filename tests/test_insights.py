@@ -165,9 +165,9 @@ def test_compare_five_policies(ctx, sources):
                 if any(c["stated"] for c in row["cells"]):
                     assert "not_stated" in cell["flags"]
     assert_verbatim(data["citations"], sources)
-    share = next(r for r in data["rows"] if r["key"] == "share")
-    flagged = [c for c in share["cells"] if "most_third_parties" in c["flags"]]
-    assert flagged and all(len(c["text"].split(",")) >= 2 for c in flagged)
+    flagged = [c for r in data["rows"] for c in r["cells"] if "most_third_parties" in c["flags"]]
+    assert all(r["key"] == "share" for r in data["rows"] for c in r["cells"] if "most_third_parties" in c["flags"])
+    assert len(flagged) < 5   # a flag that marks every policy says nothing
 
 
 def test_diff_json(ctx, sources):
