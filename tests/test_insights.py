@@ -11,6 +11,7 @@ from insights.api import CompareOut, DiffOut, LabelOut
 from insights.records import ROW_KEYS
 from tests.conftest import run_cli
 
+pytestmark = pytest.mark.filterwarnings("ignore:SSR mode is not supported.*")
 ROOT = Path(__file__).resolve().parents[1]
 EXPECTED = ROOT / "eval" / "labels"
 ALLOWED = "http://shop.example"
