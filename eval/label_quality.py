@@ -14,7 +14,7 @@ own mapping, ``assistant.practice.label_of``).
 ``--fit`` chooses each row's "Not stated" threshold on the training policies (those not in the
 practice model's ``validation_policies``) and writes ``insights/calibration.json``; the figures
 reported are on the validation policies only. The contact row is not an OPP-115 practice and
-is scored on the bundled policies' hand labels instead (tests/test_labels.py).
+is scored on the bundled policies' hand labels instead (tests/test_insights.py).
 """
 from __future__ import annotations
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from assistant.records import Citation
-from index.text import plain
-from insights.label import ROW_FACT_KINDS
+from insights.label import ROW_FACT_KINDS, unescape_md
 from insights.records import COMPARE_SCHEMA, ROWS, LabelRow, PolicyLabel
 
 KEY_FACT_CHARS = 90
@@ -50,13 +49,13 @@ def key_fact(row: LabelRow) -> tuple[str, int]:
     own = ROW_FACT_KINDS.get(row.key, ())
     facts = [f for f in row.facts if f.kind in own]
     if row.key == "share":
-        parties = list(dict.fromkeys(plain(f.text) for f in facts if f.kind == "org"))
+        parties = list(dict.fromkeys(unescape_md(f.text) for f in facts if f.kind == "org"))
         if parties:
             shown = ", ".join(parties[:MAX_PARTIES_SHOWN])
             more = len(parties) - MAX_PARTIES_SHOWN
             return (shown + (f" +{more} more" if more > 0 else ""), len(parties))
     elif facts:
-        return ", ".join(dict.fromkeys(plain(f.text) for f in facts[:2])), 0
+        return ", ".join(dict.fromkeys(unescape_md(f.text) for f in facts[:2])), 0
     text = row.summary
     if len(text) > KEY_FACT_CHARS:
         text = text[:KEY_FACT_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + " …"

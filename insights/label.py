@@ -25,7 +25,7 @@ from insights.records import ROWS, Fact, LabelRow, PolicyLabel
 
 log = logging.getLogger("policychat.insights")
 CALIBRATION = Path(__file__).resolve().parent / "calibration.json"
-LABEL_VERSION = "1"
+LABEL_VERSION = "2"
 MAX_CITATIONS = 3
 SUMMARY_CHARS = 200
 CONTACT = "contact"
@@ -200,9 +200,14 @@ def pick_passages(passages: Sequence[Passage], scores: np.ndarray, floor: float)
     return chosen
 
 
+def unescape_md(text: str) -> str:
+    """Markdown escapes out ("cookie\\_setting.htm" is "cookie_setting.htm")."""
+    return text.replace("\\_", "_").replace("\\*", "*")
+
+
 def summary(text: str) -> str:
     """One line of the passage itself: markdown (links too) and line breaks out, cut at a word."""
-    line = plain(MD_LINK.sub(r"\1", text))
+    line = plain(MD_LINK.sub(r"\1", unescape_md(text)))
     if len(line) <= SUMMARY_CHARS:
         return line
     return line[:SUMMARY_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + " …"

@@ -5,6 +5,7 @@ from assistant.records import Citation
 from index.text import plain
 from insights.compare import Comparison
 from insights.diff import PolicyDiff, SectionChange
+from insights.label import unescape_md
 from insights.records import PolicyLabel
 
 QUOTE_CHARS = 240
@@ -38,7 +39,7 @@ def label_text(label: PolicyLabel) -> str:
         refs = "".join(f"[{n + k}]" for k in range(1, len(row.citations) + 1))
         lines.append(f"\n{i:>2}. {row.title}\n    {row.summary} {refs}")
         if row.facts:
-            lines.append("    facts: " + " · ".join(f"{f.kind} {f.text}" for f in row.facts))
+            lines.append("    facts: " + " · ".join(f"{f.kind} {unescape_md(f.text)}" for f in row.facts))
         for c in row.citations:
             n += 1
             lines.append(f"    [{n}] {c.section} [{c.start}:{c.end}]: “{one_line(c.quote)}”")
@@ -59,7 +60,7 @@ def label_markdown(label: PolicyLabel) -> str:
         for c in row.citations:
             sources.append(c)
             refs.append(f"[{len(sources)}]")
-        facts = "; ".join(f"{f.kind}: {f.text}" for f in row.facts)
+        facts = "; ".join(f"{f.kind}: {unescape_md(f.text)}" for f in row.facts)
         lines.append(f"| {i} | {md_cell(row.title)} | {md_cell(row.summary)} | {md_cell(facts)} | {' '.join(refs)} |")
     lines += ["", "**Sources** (verbatim; offsets into the policy's source text)", ""]
     lines += [f"{n}. *{md_cell(c.section)}* [{c.start}:{c.end}]: “{md_cell(one_line(c.quote))}”"
