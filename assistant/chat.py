@@ -24,7 +24,7 @@ from assistant.settings import AnswerSettings
 from assistant.question import normalize_question, question_parts
 from assistant.records import Answer, Hit, Scope
 from assistant.retrieve import Retriever
-from assistant.route import Route, choose_versions, route, topic_of
+from assistant.route import Route, choose_versions, is_comparison, route, topic_of
 from assistant.session import Rewrite, SessionStore, Turn, rewrite
 
 log = logging.getLogger("policychat.assistant")
@@ -37,12 +37,15 @@ CROSS_UNITS = 2
 class Assistant:
     def __init__(self, retriever: Retriever, embedder, chat_model=None, llm_timeout: float | None = None,
                  ranker: Ranker | None = None, settings: AnswerSettings | None = None,
-                 language: LanguageDetector | None = None):
+                 language: LanguageDetector | None = None, changes=None):
         self.retriever = retriever
         self.embedder = embedder
         self.ranker = ranker if ranker is not None else Ranker.load()
         self.settings = settings or AnswerSettings()
         self.language = language or LanguageDetector()
+        # (policy id, question) -> an answer from the aligned versions, or None: "what changed
+        # about cookies?" is answered from the version diff (insights.Insights.answer_change)
+        self.changes = changes
         self.generator = Generator(chat_model, llm_timeout or 20.0) if chat_model is not None else None
         self.sessions = SessionStore()
 
@@ -103,6 +106,12 @@ class Assistant:
         scope = self._scope(rw, policy, policies)
         base.policies = list(scope.policies or ())
         base.versions = scope.versions
+        if self.changes and scope.policies and len(scope.policies) == 1 and is_comparison(rw.standalone):
+            changed = self.changes(scope.policies[0], rw.standalone)
+            if changed is not None and changed.citations:
+                base.text, base.citations = changed.text, list(changed.citations)
+                base.timings["total_ms"] = _ms(started)
+                return base, list(base.citations), titles
         topic = topic_of(expand_abbreviations(rw.standalone), policies, scope.policies)
         vector = self.embedder.embed_query(topic)
         if is_injection(question, vector):  # steering in words no pattern knows

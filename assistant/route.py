@@ -103,6 +103,11 @@ def topic_of(question: str, policies: dict[str, Policy], scoped: tuple[str, ...]
     return " ".join(topic.split()) or question
 
 
+def is_comparison(question: str) -> bool:
+    """ "What changed about cookies?", "how does the old policy differ?": a question about versions."""
+    return bool(COMPARE_RE.search(question))
+
+
 def route(question: str, policies: dict[str, Policy], explicit: str | None = None) -> Route:
     """Scope a question: an explicit policy wins, then policies named in it, else all."""
     if explicit:

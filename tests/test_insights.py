@@ -243,3 +243,15 @@ def test_chat_change_answers_use_the_diff_alignment(insights, sources):
     assert {c["version"] for c in contract["citations"]} == {"2018-05-25", "2019-01-17"}
     assert_verbatim(contract["citations"], sources)
     assert insights.answer_change("podpartner", "What changed about cookies?") is None
+
+
+def test_the_chat_answers_what_changed_from_the_same_alignment(ctx, sources):
+    """The assistant the app builds (ui.context) routes "what changed …" to the version diff."""
+    from ui.context import AppContext
+
+    app_ctx = AppContext(db_dir=ctx.db_dir)
+    app_ctx.__dict__["embedder"] = ctx.embedder
+    answer = app_ctx.assistant.ask("What changed about cookies in the alibaba policy?")
+    assert not answer.abstained and "E. Cookies" in answer.text
+    assert {c.version for c in answer.citations} == {"2018-05-25", "2019-01-17"}
+    assert_verbatim([c.to_dict() for c in answer.citations], sources)

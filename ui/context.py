@@ -80,4 +80,9 @@ class AppContext:
         from assistant.chat import Assistant
         from assistant.generate import chat_model_from_env, llm_timeout_setting
 
-        return Assistant(self.retriever, self.embedder, chat_model_from_env(), llm_timeout=llm_timeout_setting())
+        from insights.service import Insights
+
+        insights = Insights(lambda: self.store)
+        changes = lambda pid, question: insights.answer_change(pid, question, embed=self.embedder.embed)  # noqa: E731
+        return Assistant(self.retriever, self.embedder, chat_model_from_env(), llm_timeout=llm_timeout_setting(),
+                         changes=changes)
