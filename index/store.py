@@ -17,6 +17,7 @@ import numpy as np
 
 from index.faults import checkpoint
 from index.records import Chunk, Policy, Unit
+from index.vectors import centrality
 
 CHUNKS, UNITS, POLICIES = "policychat-chunks", "policychat-units", "policychat-policies"
 WRITE_BATCH = 1000
@@ -153,6 +154,17 @@ class Store:
             self._bind(open_client(self.db_dir))
             self._stamp = stamp
 
+    def _changed(self) -> None:
+        """Mark the embedded index as changed (read tables and other processes' handles go
+        stale) without making this handle reopen itself."""
+        if self.db_dir is None:
+            return
+        from index.snapshot import stamp_of, touch_stamp
+
+        touch_stamp(self.db_dir)
+        self._stamp = stamp_of(self.db_dir)
+        _SYSTEM_STAMPS[str(self.db_dir)] = self._stamp
+
     def _bind(self, client) -> None:
         self.client = client
         try:
@@ -239,10 +251,7 @@ class Store:
         got = self.units.get(where={"gen": gen}, include=["embeddings", "metadatas"])
         if not got["ids"]:
             return {}
-        vectors = np.asarray(got["embeddings"], dtype=np.float32)
-        centre = vectors.mean(axis=0)
-        sims = vectors @ (centre / (np.linalg.norm(centre) or 1.0))
-        sims -= sims.mean()
+        sims = centrality(np.asarray(got["embeddings"], dtype=np.float32))
         return {(m["chunk_id"], m["start"]): float(v) for m, v in zip(got["metadatas"], sims)}
 
     def unit_vectors_by_key(self, policy_id: str) -> dict[str, np.ndarray]:
@@ -272,6 +281,7 @@ class Store:
         self.manifests.upsert(ids=[w.policy.id for w in writes], embeddings=[[1.0]] * len(writes),
                               documents=[w.source_text for w in writes],
                               metadatas=[{"gen": w.gen, "manifest": json.dumps(w.policy.to_dict())} for w in writes])
+        self._changed()
         checkpoint("after_flip")
         self._delete_gens(writes, keep=True)
 
@@ -279,6 +289,7 @@ class Store:
         self.manifests.delete(ids=[policy_id])
         self.chunks.delete(where={"policy": policy_id})
         self.units.delete(where={"policy": policy_id})
+        self._changed()
 
     def remove_orphans(self) -> None:
         """Drop chunks of generations no manifest names (left by an interrupted run)."""

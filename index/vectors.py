@@ -27,6 +27,14 @@ def pool(vectors: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return (mean / norm if norm else mean).astype(np.float32)
 
 
+def centrality(vectors: np.ndarray) -> np.ndarray:
+    """Each row's cosine to the normalised mean row, minus its mean: generic "hub" sentences
+    sit near the centre of their policy and come up for every question."""
+    centre = vectors.mean(axis=0)
+    sims = vectors @ (centre / (np.linalg.norm(centre) or 1.0))
+    return sims - sims.mean()
+
+
 def unit_texts(chunks: list[Chunk], units: list[Unit]) -> list[str]:
     """Each unit's embed text, in the order given."""
     sections = {c.id: c.section for c in chunks}

@@ -40,14 +40,40 @@ class AppContext:
     def reset_store(self) -> None:
         """Forget the store handle so the next use reconnects (after a server outage)."""
         self._store = None
-        self.__dict__.pop("retriever", None)
-        self.__dict__.pop("assistant", None)
+        self._forget_readers()
+
+    def _forget_readers(self) -> None:
+        for name in ("reader", "retriever", "assistant"):
+            self.__dict__.pop(name, None)
+
+    @cached_property
+    def reader(self):
+        """The store's read side: read tables beside an embedded index (no Chroma import or
+        open while they are fresh), the store itself for a Chroma server."""
+        if self.chroma_url:
+            return self.store
+        from index.tables import TableReader
+
+        return TableReader(self.db_dir, lambda: self.store)
 
     @cached_property
     def embedder(self):
         from index.embed import Embedder
 
         return Embedder()
+
+    @cached_property
+    def query_embedder(self):
+        """The model for questions: its ONNX export beside the index when there is one (no
+        torch import), else the sentence-transformers model."""
+        if "embedder" not in self.__dict__:  # an injected model (tests) is used as given
+            from index.embed import default_model_name
+            from index.onnx_embed import OnnxEmbedder
+
+            found = OnnxEmbedder.load(self.db_dir, default_model_name())
+            if found is not None:
+                return found
+        return self.embedder
 
     def indexer(self):
         from index.pipeline import Indexer
@@ -64,20 +90,34 @@ class AppContext:
         with guard:
             report = self.indexer().run(paths, prune=prune, progress=progress)
             self._store = None  # release the client before the guard drops its backup
-            self.__dict__.pop("retriever", None)
-            self.__dict__.pop("assistant", None)
+            self._forget_readers()
+        self.prepare_reading()
         return report
+
+    def prepare_reading(self) -> None:
+        """Write what query processes load instead of computing: the ONNX export of the model
+        (once), the read tables and the BM25 index of the current index."""
+        from index.embed import default_model_name
+        from index.onnx_embed import export, has_export
+
+        if not self.reader.policies():
+            return  # nothing to read yet: no reason to load the model for an export
+        name = default_model_name()
+        if not has_export(self.db_dir, name):
+            export(self.embedder, self.db_dir, name)
+        self.retriever  # noqa: B018 (building it writes the read tables and the BM25 cache)
 
     @cached_property
     def retriever(self):
         from assistant.retrieve import Retriever
 
         cache = None if self.chroma_url else self.db_dir / "bm25"
-        return Retriever(self.store, self.embedder, cache)
+        return Retriever(self.reader, self.query_embedder, cache)
 
     @cached_property
     def assistant(self):
         from assistant.chat import Assistant
         from assistant.generate import chat_model_from_env, llm_timeout_setting
 
-        return Assistant(self.retriever, self.embedder, chat_model_from_env(), llm_timeout=llm_timeout_setting())
+        return Assistant(self.retriever, self.query_embedder, chat_model_from_env(),
+                         llm_timeout=llm_timeout_setting())

@@ -1,0 +1,277 @@
+"""Read tables: the active index as plain files (JSON + .npy), for fast, Chroma-free reading.
+
+Importing chromadb and opening an embedded store costs seconds; every question and listing
+in a fresh process paid it. After each indexing run the active generations' manifests,
+sources, chunk and unit rows (vectors included) are written to ``read/<stamp>/`` beside the
+index, keyed by the index's change stamp (``index.snapshot``): a reader uses them only while
+the stamp is unchanged, so a re-index by any process makes them stale at once.
+``TableReader`` answers the same read calls as ``index.store.Store`` (``policies``,
+``query_units``, …) from them, with exact nearest-neighbour search in numpy, and rebuilds
+them from the store when they are missing or stale (an index written before they existed).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from index.records import Chunk, Policy, Unit
+from index.snapshot import stamp_of
+from index.vectors import centrality
+
+READ_DIR = "read"
+CHUNK_COLUMNS = ("id", "policy", "gen", "version", "current", "section", "start", "end", "tokens", "text")
+UNIT_COLUMNS = ("chunk_id", "policy", "gen", "version", "current", "section", "start", "end", "text")
+# Columns a Chroma-style ``where`` may filter on, held as integer codes for vectorised matching.
+FILTERABLE = ("policy", "gen", "version", "current", "chunk_id")
+
+
+def tables_dir(db_dir: Path, stamp: float) -> Path:
+    return Path(db_dir) / READ_DIR / str(int(stamp))
+
+
+def write_tables(store, db_dir: Path, stamp: float | None = None) -> Path:
+    """Write the store's active generations as read tables for ``stamp`` (default: the
+    current one); returns their folder. Safe against concurrent writers (atomic rename)."""
+    db_dir = Path(db_dir)
+    stamp = stamp_of(db_dir) if stamp is None else stamp
+    target = tables_dir(db_dir, stamp)
+    gens = store.generations()
+    policies = store.policies()
+    wanted = sorted(set(gens.values()))
+    chunks = _rows(store.chunks, wanted, CHUNK_COLUMNS, "id")
+    units = _rows(store.units, wanted, UNIT_COLUMNS, None)
+    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    (tmp / "policies.json").write_text(json.dumps(
+        {"stamp": int(stamp), "gens": gens, "policies": {p: v.to_dict() for p, v in policies.items()}}))
+    (tmp / "sources.json").write_text(json.dumps(store.source_texts()))
+    for name, (columns, vectors) in (("chunks", chunks), ("units", units)):
+        (tmp / f"{name}.json").write_text(json.dumps(columns))
+        np.save(tmp / f"{name}.npy", vectors)
+    try:
+        tmp.rename(target)
+    except OSError:  # another process wrote the same tables first
+        shutil.rmtree(tmp, ignore_errors=True)
+    for old in (db_dir / READ_DIR).iterdir():
+        if old.name != target.name and ".tmp-" not in old.name:
+            shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def _rows(collection, gens: list[str], names: tuple[str, ...], id_name: str | None) -> tuple[dict, np.ndarray]:
+    """Columns and vectors of a collection's rows in ``gens`` (texts from metadata or documents)."""
+    columns: dict[str, list] = {n: [] for n in names}
+    if not gens:
+        return columns, np.zeros((0, 0), dtype=np.float32)
+    got = collection.get(where={"gen": {"$in": gens}}, include=["embeddings", "metadatas", "documents"])
+    for rid, meta, doc in zip(got["ids"], got["metadatas"], got["documents"]):
+        row = {**meta, "text": meta.get("text", doc)}
+        if id_name:
+            row[id_name] = rid
+        for n in names:
+            columns[n].append(row.get(n, "" if n in ("section", "version") else 0))
+    vectors = np.asarray(got["embeddings"], dtype=np.float32)
+    return columns, vectors.reshape(len(got["ids"]), -1)
+
+
+class _Table:
+    """Rows with vectors; ``mask(where)`` evaluates Chroma's where syntax over coded columns."""
+
+    def __init__(self, columns: dict[str, list], vectors: np.ndarray):
+        self.columns = columns
+        self.vectors = vectors
+        self.size = len(vectors)
+        self._codes: dict[str, tuple[dict, np.ndarray]] = {}
+
+    def codes(self, name: str) -> tuple[dict, np.ndarray]:
+        if name not in self._codes:
+            values = self.columns[name]
+            lookup: dict = {}
+            codes = np.fromiter((lookup.setdefault(v, len(lookup)) for v in values), dtype=np.int32,
+                                count=len(values))
+            self._codes[name] = (lookup, codes)
+        return self._codes[name]
+
+    def mask(self, where: dict | None) -> np.ndarray:
+        if not where:
+            return np.ones(self.size, dtype=bool)
+        masks = []
+        for key, cond in where.items():
+            if key == "$and":
+                masks.append(np.logical_and.reduce([self.mask(w) for w in cond]))
+            elif key == "$or":
+                masks.append(np.logical_or.reduce([self.mask(w) for w in cond]))
+            else:
+                masks.append(self._field(key, cond))
+        return np.logical_and.reduce(masks) if len(masks) > 1 else masks[0]
+
+    def _field(self, name: str, cond) -> np.ndarray:
+        lookup, codes = self.codes(name)
+        op, value = next(iter(cond.items())) if isinstance(cond, dict) else ("$eq", cond)
+        if op in ("$in", "$nin"):
+            hit = np.isin(codes, [lookup[v] for v in value if v in lookup])
+            return hit if op == "$in" else ~hit
+        hit = codes == lookup.get(value, -1)
+        if op == "$eq":
+            return hit
+        if op == "$ne":
+            return ~hit
+        raise ValueError(f"unsupported filter {op}")
+
+    def nearest(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[int, float]]:
+        """Exact top-k rows by cosine (the vectors are unit length) among those matching ``where``."""
+        rows = np.flatnonzero(self.mask(where))
+        if rows.size == 0 or k <= 0:
+            return []
+        sims = self.vectors[rows] @ np.asarray(vector, dtype=np.float32)
+        top = np.argpartition(-sims, k - 1)[:k] if k < rows.size else np.arange(rows.size)
+        top = top[np.lexsort((rows[top], -sims[top]))]
+        return [(int(rows[i]), float(sims[i])) for i in top]
+
+
+class Tables:
+    """One stamp's read tables, loaded piecewise on first use."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        head = json.loads((folder / "policies.json").read_text())
+        self.stamp = head["stamp"]
+        self.gens: dict[str, str] = head["gens"]
+        self.manifests: dict[str, dict] = head["policies"]
+        self._lock = threading.RLock()
+        self._loaded: dict[str, object] = {}
+
+    @classmethod
+    def load(cls, db_dir: Path, stamp: float) -> "Tables | None":
+        folder = tables_dir(db_dir, stamp)
+        try:
+            return cls(folder) if (folder / "policies.json").is_file() else None
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def _part(self, name: str):
+        with self._lock:
+            if name not in self._loaded:
+                if name == "sources":
+                    self._loaded[name] = json.loads((self.folder / "sources.json").read_text())
+                else:
+                    columns = json.loads((self.folder / f"{name}.json").read_text())
+                    self._loaded[name] = _Table(columns, np.load(self.folder / f"{name}.npy"))
+            return self._loaded[name]
+
+    @property
+    def chunks(self) -> _Table:
+        return self._part("chunks")
+
+    @property
+    def units(self) -> _Table:
+        return self._part("units")
+
+    @property
+    def sources(self) -> dict[str, str]:
+        return self._part("sources")
+
+    def chunk(self, i: int) -> Chunk:
+        from index.store import _chunk_from
+
+        c = self.chunks.columns
+        return _chunk_from(c["id"][i], "", {n: c[n][i] for n in CHUNK_COLUMNS})
+
+    def unit(self, i: int) -> tuple[Unit, Chunk]:
+        """A unit and a header-only Chunk (policy, section, version), like Store's unit rows."""
+        from index.store import _unit_row
+
+        c = self.units.columns
+        return _unit_row("", {n: c[n][i] for n in UNIT_COLUMNS})
+
+    def units_by_chunk(self) -> dict[str, list[int]]:
+        with self._lock:
+            if "by_chunk" not in self._loaded:
+                columns = self.units.columns
+                by_chunk: dict[str, list[int]] = {}
+                for i in sorted(range(self.units.size), key=lambda i: columns["start"][i]):
+                    by_chunk.setdefault(columns["chunk_id"][i], []).append(i)
+                self._loaded["by_chunk"] = by_chunk
+            return self._loaded["by_chunk"]
+
+
+class TableReader:
+    """The read calls of ``index.store.Store`` answered from read tables; the store itself is
+    opened (``open_store``) only to rebuild tables that are missing or stale."""
+
+    def __init__(self, db_dir: Path, open_store: Callable[[], object]):
+        self.db_dir = Path(db_dir)
+        self._open_store = open_store
+        self._tables: Tables | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def tables(self) -> Tables:
+        stamp = stamp_of(self.db_dir)
+        current = self._tables
+        if current is not None and current.stamp == int(stamp):
+            return current
+        with self._lock:
+            found = Tables.load(self.db_dir, stamp)
+            if found is None:
+                write_tables(self._open_store(), self.db_dir, stamp)
+                found = Tables.load(self.db_dir, stamp)
+            self._tables = found
+            return found
+
+    # --- the Store read interface ---------------------------------------------------------
+    def ping(self) -> None:
+        self.tables  # noqa: B018 (loading is the check)
+
+    def generations(self) -> dict[str, str]:
+        return dict(self.tables.gens)
+
+    def policies(self) -> dict[str, Policy]:
+        return {pid: Policy.from_dict(m) for pid, m in sorted(self.tables.manifests.items())}
+
+    def source_text(self, policy_id: str) -> str | None:
+        return self.tables.sources.get(policy_id)
+
+    def source_texts(self) -> dict[str, str]:
+        return dict(self.tables.sources)
+
+    def chunk_rows(self, gens: list[str]):
+        from index.store import StoredChunk
+
+        t = self.tables
+        rows = np.flatnonzero(t.chunks.mask({"gen": {"$in": list(gens)}}))
+        return [StoredChunk(t.chunk(int(i)), t.chunks.columns["gen"][i]) for i in rows]
+
+    def query_chunks(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[Chunk, float]]:
+        t = self.tables
+        return [(t.chunk(i), sim) for i, sim in t.chunks.nearest(vector, k, where)]
+
+    def query_units(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[Unit, Chunk, float]]:
+        t = self.tables
+        return [(*t.unit(i), sim) for i, sim in t.units.nearest(vector, k, where)]
+
+    rank_units = query_units  # both exact here
+
+    def units_in(self, chunk_id: str) -> list[Unit]:
+        t = self.tables
+        return [t.unit(i)[0] for i in t.units_by_chunk().get(chunk_id, [])]
+
+    def unit_table(self, gen: str) -> tuple[list[Unit], list[Chunk], np.ndarray]:
+        """Every unit of one generation with its header and its vector (rows aligned)."""
+        t = self.tables
+        rows = np.flatnonzero(t.units.mask({"gen": gen}))
+        pairs = [t.unit(int(i)) for i in rows]
+        return [u for u, _ in pairs], [h for _, h in pairs], t.units.vectors[rows]
+
+    def unit_centrality(self, gen: str) -> dict[tuple[str, int], float]:
+        units, _, vectors = self.unit_table(gen)
+        if not units:
+            return {}
+        return {(u.chunk_id, u.start): float(v) for u, v in zip(units, centrality(vectors))}
