@@ -10,6 +10,10 @@ from index.config import number_setting, resolve_chroma_url, resolve_db_dir
 from index.store import Store
 
 
+# A cross-policy question: answering it touches the model and every policy's tables.
+WARM_QUESTION = "who receives my personal data?"
+
+
 def max_tokens_setting() -> int:
     """The chunk token budget: $POLICYCHAT_MAX_TOKENS, else the default."""
     return number_setting("POLICYCHAT_MAX_TOKENS", DEFAULT_MAX_TOKENS, int, minimum=16)
@@ -121,3 +125,12 @@ class AppContext:
 
         return Assistant(self.retriever, self.query_embedder, chat_model_from_env(),
                          llm_timeout=llm_timeout_setting())
+
+    def warm(self) -> None:
+        """Load the model, tables and assistant and answer one question through every stage,
+        so that the first user's question is answered as fast as the tenth."""
+        from assistant.chat import Assistant
+
+        # An extractive assistant over the same retriever and model: warming never calls an LLM.
+        Assistant(self.retriever, self.query_embedder).ask(WARM_QUESTION)
+        self.assistant  # noqa: B018
