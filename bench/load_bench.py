@@ -144,7 +144,7 @@ def ensure_index(db: Path, corpus: Path) -> None:
     if (db / "chroma.sqlite3").exists():
         return
     print(f"building the index of {corpus} into {db} (not timed) …", flush=True)
-    subprocess.run([str(ROOT / ".venv" / "bin" / "policychat"), "index", "--db", str(db), "-q", str(corpus)],
+    subprocess.run([sys.executable, "-m", "ui.cli", "index", "--db", str(db), "-q", str(corpus)],
                    check=True, cwd=ROOT)
 
 
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.omp_threads:
             env["OMP_NUM_THREADS"] = str(args.omp_threads)
         port = free_port()
-        cmd = [str(ROOT / ".venv" / "bin" / "policychat"), "serve", "--db", str(db), "--host", HOST,
+        cmd = [sys.executable, "-m", "ui.cli", "serve", "--db", str(db), "--host", HOST,
                "--port", str(port)] + (["--workers", str(args.workers)] if args.workers > 1 else [])
         print(f"serving {n} policies: {' '.join(cmd)}", flush=True)
         res = asyncio.run(bench_server("ours", cmd, env, bodies, args.levels, args.requests, args.limit,
