@@ -16,19 +16,19 @@ import os
 import shutil
 import threading
 from pathlib import Path
-from typing import Callable
-
-import numpy as np
+from typing import TYPE_CHECKING, Callable
 
 from index.records import Chunk, Policy, Unit
 from index.snapshot import stamp_of
-from index.vectors import centrality
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from index.vector_table import VectorTable
 
 READ_DIR = "read"
 CHUNK_COLUMNS = ("id", "policy", "gen", "version", "current", "section", "start", "end", "tokens", "text")
 UNIT_COLUMNS = ("chunk_id", "policy", "gen", "version", "current", "section", "start", "end", "text")
-# Columns a Chroma-style ``where`` may filter on, held as integer codes for vectorised matching.
-FILTERABLE = ("policy", "gen", "version", "current", "chunk_id")
 
 
 def tables_dir(db_dir: Path, stamp: float) -> Path:
@@ -44,8 +44,12 @@ def write_tables(store, db_dir: Path, stamp: float | None = None) -> Path:
     gens = store.generations()
     policies = store.policies()
     wanted = sorted(set(gens.values()))
-    chunks = _rows(store.chunks, wanted, CHUNK_COLUMNS, "id")
-    units = _rows(store.units, wanted, UNIT_COLUMNS, None)
+    import numpy as np
+
+    from index.vector_table import collection_rows
+
+    chunks = collection_rows(store.chunks, wanted, CHUNK_COLUMNS, "id")
+    units = collection_rows(store.units, wanted, UNIT_COLUMNS, None)
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}-{threading.get_ident()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -63,77 +67,6 @@ def write_tables(store, db_dir: Path, stamp: float | None = None) -> Path:
         if old.name != target.name and ".tmp-" not in old.name:
             shutil.rmtree(old, ignore_errors=True)
     return target
-
-
-def _rows(collection, gens: list[str], names: tuple[str, ...], id_name: str | None) -> tuple[dict, np.ndarray]:
-    """Columns and vectors of a collection's rows in ``gens`` (texts from metadata or documents)."""
-    columns: dict[str, list] = {n: [] for n in names}
-    if not gens:
-        return columns, np.zeros((0, 0), dtype=np.float32)
-    got = collection.get(where={"gen": {"$in": gens}}, include=["embeddings", "metadatas", "documents"])
-    for rid, meta, doc in zip(got["ids"], got["metadatas"], got["documents"]):
-        row = {**meta, "text": meta.get("text", doc)}
-        if id_name:
-            row[id_name] = rid
-        for n in names:
-            columns[n].append(row.get(n, "" if n in ("section", "version") else 0))
-    vectors = np.asarray(got["embeddings"], dtype=np.float32)
-    return columns, vectors.reshape(len(got["ids"]), -1)
-
-
-class _Table:
-    """Rows with vectors; ``mask(where)`` evaluates Chroma's where syntax over coded columns."""
-
-    def __init__(self, columns: dict[str, list], vectors: np.ndarray):
-        self.columns = columns
-        self.vectors = vectors
-        self.size = len(vectors)
-        self._codes: dict[str, tuple[dict, np.ndarray]] = {}
-
-    def codes(self, name: str) -> tuple[dict, np.ndarray]:
-        if name not in self._codes:
-            values = self.columns[name]
-            lookup: dict = {}
-            codes = np.fromiter((lookup.setdefault(v, len(lookup)) for v in values), dtype=np.int32,
-                                count=len(values))
-            self._codes[name] = (lookup, codes)
-        return self._codes[name]
-
-    def mask(self, where: dict | None) -> np.ndarray:
-        if not where:
-            return np.ones(self.size, dtype=bool)
-        masks = []
-        for key, cond in where.items():
-            if key == "$and":
-                masks.append(np.logical_and.reduce([self.mask(w) for w in cond]))
-            elif key == "$or":
-                masks.append(np.logical_or.reduce([self.mask(w) for w in cond]))
-            else:
-                masks.append(self._field(key, cond))
-        return np.logical_and.reduce(masks) if len(masks) > 1 else masks[0]
-
-    def _field(self, name: str, cond) -> np.ndarray:
-        lookup, codes = self.codes(name)
-        op, value = next(iter(cond.items())) if isinstance(cond, dict) else ("$eq", cond)
-        if op in ("$in", "$nin"):
-            hit = np.isin(codes, [lookup[v] for v in value if v in lookup])
-            return hit if op == "$in" else ~hit
-        hit = codes == lookup.get(value, -1)
-        if op == "$eq":
-            return hit
-        if op == "$ne":
-            return ~hit
-        raise ValueError(f"unsupported filter {op}")
-
-    def nearest(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[int, float]]:
-        """Exact top-k rows by cosine (the vectors are unit length) among those matching ``where``."""
-        rows = np.flatnonzero(self.mask(where))
-        if rows.size == 0 or k <= 0:
-            return []
-        sims = self.vectors[rows] @ np.asarray(vector, dtype=np.float32)
-        top = np.argpartition(-sims, k - 1)[:k] if k < rows.size else np.arange(rows.size)
-        top = top[np.lexsort((rows[top], -sims[top]))]
-        return [(int(rows[i]), float(sims[i])) for i in top]
 
 
 class Tables:
@@ -162,16 +95,20 @@ class Tables:
                 if name == "sources":
                     self._loaded[name] = json.loads((self.folder / "sources.json").read_text())
                 else:
+                    import numpy as np
+
+                    from index.vector_table import VectorTable
+
                     columns = json.loads((self.folder / f"{name}.json").read_text())
-                    self._loaded[name] = _Table(columns, np.load(self.folder / f"{name}.npy"))
+                    self._loaded[name] = VectorTable(columns, np.load(self.folder / f"{name}.npy"))
             return self._loaded[name]
 
     @property
-    def chunks(self) -> _Table:
+    def chunks(self) -> VectorTable:
         return self._part("chunks")
 
     @property
-    def units(self) -> _Table:
+    def units(self) -> VectorTable:
         return self._part("units")
 
     @property
@@ -246,8 +183,7 @@ class TableReader:
         from index.store import StoredChunk
 
         t = self.tables
-        rows = np.flatnonzero(t.chunks.mask({"gen": {"$in": list(gens)}}))
-        return [StoredChunk(t.chunk(int(i)), t.chunks.columns["gen"][i]) for i in rows]
+        return [StoredChunk(t.chunk(i), t.chunks.columns["gen"][i]) for i in t.chunks.rows({"gen": {"$in": list(gens)}})]
 
     def query_chunks(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[Chunk, float]]:
         t = self.tables
@@ -266,11 +202,13 @@ class TableReader:
     def unit_table(self, gen: str) -> tuple[list[Unit], list[Chunk], np.ndarray]:
         """Every unit of one generation with its header and its vector (rows aligned)."""
         t = self.tables
-        rows = np.flatnonzero(t.units.mask({"gen": gen}))
-        pairs = [t.unit(int(i)) for i in rows]
+        rows = t.units.rows({"gen": gen})
+        pairs = [t.unit(i) for i in rows]
         return [u for u, _ in pairs], [h for _, h in pairs], t.units.vectors[rows]
 
     def unit_centrality(self, gen: str) -> dict[tuple[str, int], float]:
+        from index.vectors import centrality
+
         units, _, vectors = self.unit_table(gen)
         if not units:
             return {}
