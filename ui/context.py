@@ -1,6 +1,7 @@
 """The composition root: builds the store, model, retriever and assistant once per process."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -10,6 +11,7 @@ from index.config import number_setting, resolve_chroma_url, resolve_db_dir
 from index.store import Store
 
 
+log = logging.getLogger("policychat.context")
 # A cross-policy question: answering it touches the model and every policy's tables.
 WARM_QUESTION = "who receives my personal data?"
 
@@ -108,7 +110,11 @@ class AppContext:
             return  # nothing to read yet: no reason to load the model for an export
         name = default_model_name()
         if not has_export(self.db_dir, name):
-            export(self.embedder, self.db_dir, name)
+            try:
+                export(self.embedder, self.db_dir, name)
+            except Exception as exc:  # questions still work, with sentence-transformers
+                log.warning("could not export the embedding model to ONNX (%s: %s); questions will "
+                            "load sentence-transformers instead", type(exc).__name__, exc)
         self.retriever  # noqa: B018 (building it writes the read tables and the BM25 cache)
 
     @cached_property
