@@ -41,6 +41,7 @@ class Retriever:
         self._columns: dict[str, np.ndarray] = {}
         self._next: dict[str, Chunk] = {}
         self._centrality: dict[str, dict[tuple[str, int], float]] = {}
+        self._unit_tables: dict[str, tuple[list[Unit], list[Chunk], np.ndarray]] = {}
         self.refresh(force=True)
 
     def refresh(self, force: bool = False) -> None:
@@ -62,6 +63,7 @@ class Retriever:
             self.sources, self.idf = sources, IdfTable(chunks)
             self._next = next_in_section(chunks)
             self._centrality = {}
+            self._unit_tables = {}
             self._columns = {
                 "policy": np.array([c.policy for c in lexical.chunks], dtype=object),
                 "current": np.array([c.current for c in lexical.chunks], dtype=bool),
@@ -89,6 +91,16 @@ class Retriever:
         if gen not in self._centrality:
             self._centrality[gen] = self.store.unit_centrality(gen)
         return self._centrality[gen]
+
+    def unit_table(self, policy_id: str) -> tuple[list[Unit], list[Chunk], np.ndarray]:
+        """All units of a policy's active generation, their header-only chunks and their vectors
+        (rows aligned), read once per generation."""
+        gen = self.gens.get(policy_id)
+        if gen is None:
+            return [], [], np.zeros((0, 0), dtype=np.float32)
+        if gen not in self._unit_tables:
+            self._unit_tables[gen] = self.store.unit_table(gen)
+        return self._unit_tables[gen]
 
     def check_policy(self, policy_id: str) -> None:
         if policy_id not in self.policies:

@@ -17,7 +17,7 @@ import numpy as np
 
 from index.faults import checkpoint
 from index.records import Chunk, Policy, Unit
-from index.vectors import centrality
+from index.vectors import as_matrix, unit_centrality
 
 CHUNKS, UNITS, POLICIES = "policychat-chunks", "policychat-units", "policychat-policies"
 WRITE_BATCH = 1000
@@ -244,15 +244,17 @@ class Store:
         units = [_unit_row(d, m)[0] for d, m in zip(got["documents"], got["metadatas"])]
         return sorted(units, key=lambda u: u.start)
 
+    def unit_table(self, gen: str) -> tuple[list[Unit], list[Chunk], np.ndarray]:
+        """Every unit of one generation with its header-only Chunk and its vector (rows aligned)."""
+        got = self.units.get(where={"gen": gen}, include=["embeddings", *READ])
+        pairs = [_unit_row(d, m) for d, m in zip(got["documents"], got["metadatas"])]
+        return [u for u, _ in pairs], [h for _, h in pairs], as_matrix(got["embeddings"])
+
     def unit_centrality(self, gen: str) -> dict[tuple[str, int], float]:
-        """How close each unit of one policy generation sits to the centre of its policy (cosine
-        to the mean unit vector, minus its mean over the policy), by (chunk id, start): generic
-        "hub" sentences sit near the centre and come up for every question."""
-        got = self.units.get(where={"gen": gen}, include=["embeddings", "metadatas"])
-        if not got["ids"]:
-            return {}
-        sims = centrality(np.asarray(got["embeddings"], dtype=np.float32))
-        return {(m["chunk_id"], m["start"]): float(v) for m, v in zip(got["metadatas"], sims)}
+        """How close each unit of one policy generation sits to the centre of its policy, by
+        (chunk id, start) (``index.vectors.unit_centrality``)."""
+        units, _, vectors = self.unit_table(gen)
+        return unit_centrality(units, vectors)
 
     def unit_vectors_by_key(self, policy_id: str) -> dict[str, np.ndarray]:
         """The stored unit vectors of a policy by embed-text key (index/embed_cache.py), so
@@ -308,7 +310,7 @@ class Store:
 
 
 for _name in ("policies", "generations", "source_text", "source_texts", "chunk_rows", "query_chunks",
-              "query_units", "rank_units", "units_in", "unit_centrality", "unit_vectors_by_key",
+              "query_units", "rank_units", "units_in", "unit_table", "unit_centrality", "unit_vectors_by_key",
               "replace_policies", "remove_policy", "remove_orphans"):
     setattr(Store, _name, _guarded(getattr(Store, _name)))
 

@@ -207,9 +207,7 @@ class TableReader:
         return [u for u, _ in pairs], [h for _, h in pairs], t.units.vectors[rows]
 
     def unit_centrality(self, gen: str) -> dict[tuple[str, int], float]:
-        from index.vectors import centrality
+        from index.vectors import unit_centrality
 
         units, _, vectors = self.unit_table(gen)
-        if not units:
-            return {}
-        return {(u.chunk_id, u.start): float(v) for u, v in zip(units, centrality(vectors))}
+        return unit_centrality(units, vectors)

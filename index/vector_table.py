@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from index.vectors import as_matrix
+
 
 def collection_rows(collection, gens: list[str], names: tuple[str, ...], id_name: str | None) -> tuple[dict, np.ndarray]:
     """Columns and vectors of a collection's rows in ``gens`` (texts from metadata or documents)."""
@@ -17,8 +19,7 @@ def collection_rows(collection, gens: list[str], names: tuple[str, ...], id_name
             row[id_name] = rid
         for n in names:
             columns[n].append(row.get(n, "" if n in ("section", "version") else 0))
-    vectors = np.asarray(got["embeddings"], dtype=np.float32)
-    return columns, vectors.reshape(len(got["ids"]), -1)
+    return columns, as_matrix(got["embeddings"])
 
 
 class VectorTable:
