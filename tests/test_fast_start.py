@@ -138,3 +138,28 @@ def test_index_command_leaves_the_export_and_tables(tmp_path, corpus_copy, cli):
     assert OnnxEmbedder.load(db, default_model_name()) is not None
     assert (db / READ_DIR / str(int(stamp_of(db))) / "policies.json").is_file()
     assert any((db / "bm25").iterdir())
+
+
+def test_the_app_is_warm_before_it_exists_and_healthz_says_so(corpus_db, embedder, tmp_path, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from ui.context import AppContext
+    from ui.feedback import FeedbackStore
+    from ui.security import Settings
+    from ui.server import create_app
+
+    fresh = AppContext(db_dir=corpus_db)
+    fresh.__dict__["embedder"] = embedder
+    app = create_app(fresh, Settings(), feedback=FeedbackStore(tmp_path / "feedback.sqlite3"))
+    assert app.state.services.ready and {"retriever", "assistant"} <= set(fresh.__dict__)
+
+    def cold() -> None:
+        raise RuntimeError("model not loaded")
+
+    app.state.services.ready = False
+    monkeypatch.setattr(fresh, "warm", cold)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        body = client.get("/healthz")
+        assert body.status_code == 503 and body.json()["status"] == "warming"
+        monkeypatch.undo()
+        assert client.get("/healthz").json()["status"] == "ok"  # warmed on this check
