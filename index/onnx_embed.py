@@ -39,6 +39,11 @@ def export(embedder, db_dir: Path, model_name: str) -> Path:
     import torch
 
     st = embedder.model
+    modules = [type(m).__name__ for m in st]
+    pooling = getattr(st[1], "pooling_mode", None) if len(st) > 1 else None
+    if modules != ["Transformer", "Pooling", "Normalize"] or pooling not in ("mean", ("mean",)):
+        # OnnxEmbedder pools like all-MiniLM-L6-v2; another model keeps sentence-transformers
+        raise ValueError(f"only mean-pooled, normalised models are exported, not {modules} ({pooling})")
     transformer = st[0]
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
