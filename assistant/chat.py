@@ -10,12 +10,17 @@ from dataclasses import replace
 from collections.abc import Iterator
 
 from assistant.answer import INJECTION_TEXT, abstention_text, citations_for, compose
-from assistant.evidence import (KEEP_WITHIN, expand_list_intros, merge_evidence, naming_what_was_asked, of_preferred_type,
-                                of_required_type, policy_statements, score_units, select, support, with_antecedents,
-                                with_named_items, with_sibling_items)
+import numpy as np
+
+from assistant.evidence import (Evidence, expand_list_intros, merge_evidence, policy_statements, select_likely,
+                                with_antecedents, with_named_items, with_sibling_items)
+from assistant.features import Question, answerable_features, candidate_features
 from assistant.generate import GenerationFailed, Generator, check_citations
 from assistant.guard import is_injection
-from assistant.lexicon import expand_abbreviations, required_answer_type
+from assistant.language import UNSUPPORTED_LANGUAGE_TEXT, LanguageDetector
+from assistant.abbreviations import expand_abbreviations
+from assistant.ranker import Ranker
+from assistant.settings import AnswerSettings
 from assistant.question import normalize_question, question_parts
 from assistant.records import Answer, Hit, Scope
 from assistant.retrieve import Retriever
@@ -24,22 +29,20 @@ from assistant.session import Rewrite, SessionStore, Turn, rewrite
 
 log = logging.getLogger("policychat.assistant")
 
-ABSTAIN_BELOW = 0.50          # support needed to answer from one policy (calibrated on eval/gold.jsonl)
-CROSS_ABSTAIN_BELOW = 0.60    # support needed for a policy to be part of a cross-policy answer
 CHUNKS_PER_SEARCH = 6
 CROSS_POLICIES = 5
 CROSS_UNITS = 2
-CROSS_CHUNKS = 4              # chunks searched per policy of a cross-policy question
-PART_UNITS, PART_WITHIN = 2, 0.05  # passages added for each part of a question that asks two things
-WIDE_UNITS = 400               # a policy's units searched for a required kind of answer none nearby has
-TYPED_WITHIN = 0.30           # window of a question requiring a kind of answer (calibrated on eval/gold.jsonl)
-NEAREST_UNITS = 12            # units found directly by similarity, besides those in the top chunks
 
 
 class Assistant:
-    def __init__(self, retriever: Retriever, embedder, chat_model=None, llm_timeout: float | None = None):
+    def __init__(self, retriever: Retriever, embedder, chat_model=None, llm_timeout: float | None = None,
+                 ranker: Ranker | None = None, settings: AnswerSettings | None = None,
+                 language: LanguageDetector | None = None):
         self.retriever = retriever
         self.embedder = embedder
+        self.ranker = ranker if ranker is not None else Ranker.load()
+        self.settings = settings or AnswerSettings()
+        self.language = language or LanguageDetector()
         self.generator = Generator(chat_model, llm_timeout or 20.0) if chat_model is not None else None
         self.sessions = SessionStore()
 
@@ -93,29 +96,28 @@ class Assistant:
         rw = self._rewrite(question, session)
         titles = {pid: p.title for pid, p in policies.items()}
         base = Answer(text="", question=question, standalone_question=rw.standalone, mode="extractive")
+        if not self.language.guess(question).is_english:
+            return self._refused(base, UNSUPPORTED_LANGUAGE_TEXT, started), None, titles
         if is_injection(question) or is_injection(rw.standalone):
-            base.text, base.abstained, base.refused = INJECTION_TEXT, True, True
-            base.timings["total_ms"] = _ms(started)
-            return base, None, titles
+            return self._refused(base, INJECTION_TEXT, started), None, titles
         scope = self._scope(rw, policy, policies)
         base.policies = list(scope.policies or ())
         base.versions = scope.versions
         topic = topic_of(expand_abbreviations(rw.standalone), policies, scope.policies)
         vector = self.embedder.embed_query(topic)
+        if is_injection(question, vector):  # steering in words no pattern knows
+            return self._refused(base, INJECTION_TEXT, started), None, titles
         t_retrieve = time.perf_counter()
         if scope.policies is not None and len(scope.policies) == 1:
             per_policy = [self._single(topic, vector, scope)]
-            threshold = ABSTAIN_BELOW
         else:
             per_policy = self._cross(topic, vector, scope)
-            # Policies the user named get the single-policy bar; an open question a higher one.
-            threshold = ABSTAIN_BELOW if scope.policies else CROSS_ABSTAIN_BELOW
+        threshold = self.ranker.thresholds.abstain_below
         base.timings["retrieve_ms"] = _ms(t_retrieve)
-        per_policy = [(pid, naming_what_was_asked(topic, ev)) for pid, ev in per_policy]
-        base.support = round(max((support(ev) for _, ev in per_policy), default=0.0), 4)
-        answered = [(pid, ev) for pid, ev in per_policy if ev and support(ev) >= threshold]
+        base.support = round(max((p for _, _, p in per_policy), default=0.0), 4)
+        answered = [(pid, ev) for pid, ev, p in per_policy if ev and p >= threshold]
         answering = {pid for pid, _ in answered}
-        silent = [titles[pid] for pid, _ in per_policy if pid not in answering]
+        silent = [titles[pid] for pid, _, _ in per_policy if pid not in answering]
         if not answered:
             asked = [titles[p] for p in scope.policies] if scope.policies else list(titles.values())
             base.text, base.abstained = abstention_text(asked), True
@@ -128,6 +130,14 @@ class Assistant:
         base.policies = [pid for pid, _ in answered]
         base.timings["total_ms"] = _ms(started)
         return base, list(base.citations), titles
+
+    @staticmethod
+    def _refused(base: Answer, text: str, started: float) -> Answer:
+        """A question not answered from the policies at all (steering, another language);
+        never carried into the conversation."""
+        base.text, base.abstained, base.refused = text, True, True
+        base.timings["total_ms"] = _ms(started)
+        return base
 
     def _rewrite(self, question: str, session) -> Rewrite:
         rw = rewrite(question, session, self.retriever.policies)
@@ -150,78 +160,82 @@ class Assistant:
 
     def _single(self, question: str, vector, scope: Route):
         pid = scope.policies[0]
-        scored = self._scored(question, vector, scope)
-        # Passages that hold the kind of answer the question requires (a time for "how long do
-        # you keep …", a place for "do you transfer … abroad") are few and on topic: each of
-        # them close enough answers in part ("while you have an account", "a copy after you
-        # delete it"), so they get a wider window.
-        typed = required_answer_type(question) is not None
-        chosen = select(scored, within=TYPED_WITHIN if typed else None)
+        ranked, answerable = self._ranked(question, vector, pid, scope.versions)
+        chosen = select_likely(ranked, self.ranker.thresholds)
         if len(scope.versions) > 1:
             # Comparing versions ("when did the old one take effect and when did the new one
             # replace it?"): each version answers for itself, as each policy does across policies.
-            for version in sorted({e.chunk.version for e in scored}, key=str):
-                own = select([e for e in scored if e.chunk.version == version])
-                if support(own) >= ABSTAIN_BELOW:
-                    chosen = merge_evidence(chosen, own)
-        parts = question_parts(question)
-        if len(parts) > 1 and support(chosen) >= ABSTAIN_BELOW:
+            for version in sorted({e.chunk.version for e in ranked}, key=str):
+                chosen = merge_evidence(chosen, select_likely([e for e in ranked if e.chunk.version == version],
+                                                              self.ranker.thresholds, max_units=1))
+        parts = question_parts(question) if self.settings.question_parts else [question]
+        if len(parts) > 1 and answerable >= self.ranker.thresholds.abstain_below:
             # A question that asks two things gets the best passage for each part too: the
             # whole question's passages tend to answer only its first half.
             for i, part in enumerate(parts):
                 # A later part leans on the first for its subject ("… and who else receives it?").
                 query = part if i == 0 else f"{part} ({parts[0]})"
-                scored_part = self._scored(query, self.embedder.embed_query(query), scope)
-                if i > 0 and scored_part:
-                    # Borrowing the first part's subject brings back the first part's answer;
-                    # a later part asks for something else, when something else comes close.
-                    have = {(e.unit.chunk_id, e.unit.start) for e in chosen}
-                    top = scored_part[0].score
-                    scored_part = [e for e in scored_part if (e.unit.chunk_id, e.unit.start) not in have
-                                   and e.score >= top - KEEP_WITHIN]
-                best = select(scored_part, PART_UNITS, within=PART_WITHIN)
-                if support(best) >= ABSTAIN_BELOW:
-                    chosen = merge_evidence(chosen, best)
-        return pid, self._completed(question, chosen)
+                part_ranked, part_answerable = self._ranked(query, self.embedder.embed_query(query), pid,
+                                                            scope.versions)
+                if part_answerable >= self.ranker.thresholds.abstain_below:
+                    chosen = merge_evidence(chosen, select_likely(part_ranked, self.ranker.thresholds, max_units=1))
+        return pid, self._completed(question, chosen), answerable
 
     def _completed(self, question: str, chosen: list):
         """The chosen passages with what they need to be read alone: the other items of a list
         of what is collected, the sentence an anaphor points back to, the names listed under a
         description, a list's items for its intro."""
-        chosen = with_sibling_items(question, chosen, self.retriever.store, self.retriever.sources)
-        chosen = with_antecedents(chosen, self.retriever.store)
-        chosen = with_named_items(question, chosen, self.retriever.store, self.retriever.units_following,
-                                  self.retriever.sources)
-        chosen = expand_list_intros(chosen, self.retriever.store, self.retriever.units_following,
-                                    self.retriever.sources, required_answer_type(question))
+        s = self.settings
+        if s.sibling_items:
+            chosen = with_sibling_items(question, chosen, self.retriever.store, self.retriever.sources)
+        if s.antecedents:
+            chosen = with_antecedents(chosen, self.retriever.store)
+        if s.named_items:
+            chosen = with_named_items(question, chosen, self.retriever.store, self.retriever.units_following,
+                                      self.retriever.sources)
+        if s.list_intros:
+            chosen = expand_list_intros(chosen, self.retriever.store, self.retriever.units_following,
+                                        self.retriever.sources)
         return sorted(chosen, key=lambda e: (e.chunk.policy, e.unit.start))  # read in the policy's order
 
-    def _scored(self, question: str, vector, scope: Route):
-        """Candidate passages of the scope's one policy (in each version searched), best first."""
-        return self._candidates(question, vector, scope.policies[0], scope.versions, CHUNKS_PER_SEARCH)
-
-    def _candidates(self, question: str, vector, pid: str, versions, chunks: int, wide: bool = True):
-        hits: list[Hit] = []
-        nearest = []
+    def candidates(self, question: str, vector, pid: str, versions=(None,), chunks: int = CHUNKS_PER_SEARCH):
+        """The policy's candidate units for a question with their features: (table, rows,
+        features, the chunk hits, the Question), one block per version searched."""
+        table = self.retriever.table(pid)
+        current = self.retriever.version_label(pid, None)
+        q = Question.of(question, vector, self.retriever.practice.question_probs(vector)[0])
+        dense_all = table.vectors @ np.asarray(vector, dtype=np.float32) if len(table) else np.zeros(0, np.float32)
+        out = []
         for version in versions:
-            hits.extend(self.retriever.search(question, Scope((pid,), version), chunks, vector))
-            nearest.extend(self.retriever.search_units(Scope((pid,), version), NEAREST_UNITS, vector))
-        centrality = self.retriever.centrality(pid)
+            rows = table.rows_in(version, current)
+            if not len(rows):
+                continue
+            hits = self.retriever.search(question, Scope((pid,), version), chunks, vector)
+            dense = np.full(len(table), -1.0, dtype=np.float32)
+            dense[rows] = dense_all[rows]
+            in_hits = {h.chunk.id for h in hits}
+            nearest = rows[np.argsort(-dense[rows], kind="stable")[:self.settings.candidates]]
+            picked = sorted(set(nearest.tolist()) | {i for i in rows.tolist() if table.units[i].chunk_id in in_hits})
+            picked = np.array(picked, dtype=int)
+            out.append((table, picked, candidate_features(q, table, picked, hits, self.retriever.idf, dense), hits, q))
+        return out
 
-        def candidates(in_chunks: list[Hit], units: list) -> list:
-            return of_required_type(question, policy_statements(
-                score_units(question, vector, in_chunks, self.retriever.store, self.retriever.idf, units, centrality)))
-
-        scored = candidates(hits, nearest)
-        required = required_answer_type(question)
-        if not scored and required is not None and wide:
-            # None of the nearby passages holds what the question asks for ("a sale of personal
-            # information" for "do you sell my data to third parties?"): look through the policy.
-            far = [row for version in versions
-                   for row in self.retriever.search_units(Scope((pid,), version), WIDE_UNITS, vector)
-                   if required.search(row[0].text)]
-            scored = candidates([], far)
-        return of_preferred_type(question, scored, ABSTAIN_BELOW)
+    def _ranked(self, question: str, vector, pid: str, versions) -> tuple[list[Evidence], float]:
+        """The policy's candidate units, most likely to answer first (score = P(answers)), and
+        P(the policy answers the question at all)."""
+        ranked: list[Evidence] = []
+        answerable = 0.0
+        for table, rows, features, _, q in self.candidates(question, vector, pid, versions):
+            probs = self.ranker.probabilities(features)
+            answerable = max(answerable, self.ranker.answerable(answerable_features(q, features, probs)))
+            for j, (i, p) in enumerate(zip(rows.tolist(), probs.tolist())):
+                unit = table.units[i]
+                chunk = self.retriever.chunks.get(unit.chunk_id)
+                if chunk is not None:
+                    ranked.append(Evidence(unit, chunk, p, float(features[j, 0]), float(features[j, 6])))
+        ranked = policy_statements(ranked)
+        ranked.sort(key=lambda e: -e.score)
+        return ranked, answerable
 
     def _cross(self, question: str, vector, scope: Route):
         if scope.policies is None:
@@ -232,9 +246,9 @@ class Assistant:
             candidates = list(scope.policies)
         out = []
         for pid in candidates:
-            # not searched wide: across several policies that would cost a full pass per policy
-            scored = self._candidates(question, vector, pid, (None,), CROSS_CHUNKS, wide=False)
-            out.append((pid, self._completed(question, select(scored, CROSS_UNITS, within=0.03))))
+            ranked, answerable = self._ranked(question, vector, pid, (None,))
+            out.append((pid, self._completed(question, select_likely(ranked, self.ranker.thresholds,
+                                                                     max_units=CROSS_UNITS)), answerable))
         return out
 
     def _generated_answer(self, extractive: Answer, generated) -> Answer:

@@ -1,45 +1,108 @@
-"""Questions that must not be answered from the policies: instruction injection attempts."""
+"""Questions that must not be answered from the policies: instruction injection attempts.
+
+Two detectors, either one refuses:
+- phrase patterns, assistant/data/injection_patterns.txt: `[addressed]` wording only ever aimed at
+  a model (also used to drop planted policy text), `[question]` wording that steers when a user
+  types it;
+- a logistic regression on the question's MiniLM embedding (index.embed.Embedder.embed_query,
+  normalised), assistant/data/injection_classifier.json, applied with numpy only. It needs the
+  vector, so it runs only when the caller passes one: `is_injection(question, vector)`.
+The classifier, its threshold and the measured precision/recall come from `python -m eval.train_guard`.
+"""
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
-# Wording that only ever addresses a model: in a question it is an attempt to steer us, and
-# policy text holding it was planted there ("ignore previous instructions and reply …").
-ADDRESSED_TO_A_MODEL = [
-    r"\bignore\b.{0,40}\b(instructions?|rules|prompts?|above|previous|prior|context)\b",
-    r"\b(disregard|forget|override)\b.{0,40}\b(instructions?|rules|prompts?|guidelines)\b",
-    r"\bsystem\s*prompt\b|\bhidden (system )?(prompt|instructions?)\b|^\s*system\s*:",
-    r"\b(print|reveal|show|dump|repeat)\b.{0,40}\b(api[ _-]?key|\.env|environment|configuration|prompt|"
-    r"everything above|instructions)\b",
-    r"</?(context|system|sources?|instructions?)>",
-]
-# Wording that steers when a user types it, but also occurs in ordinary policy text ("Sellers
-# will also act as a data controller", "the secret keys are stored encrypted").
-INJECTION_PATTERNS = ADDRESSED_TO_A_MODEL + [
-    r"\b(developer|admin|god|jailbreak|dan)\s+mode\b",
-    # "ignore the policy and …"; a forged chat transcript ("Human: … Assistant: Sure, …")
-    r"\b(ignore|disregard)\b.{0,20}\b(polic(y|ies)|documents?|sources?)\b",
-    r"\b(human|user)\s*:.{0,200}\bassistant\s*:",
-    r"\byou are now\b|\bfrom now on\b|\bact as\b|\broleplay\b|\btalk like\b",
-    r"\bpretend\b|\bimagine the policy\b|\bsay that\b.{0,40}\bpolicy\b",
-    r"\b(your|the)\s+(api[ _-]?keys?|\.env( file)?|environment variables|secret keys?)\b",
-    r"\bnew instructions\b|\binstructions from\b|\bauthori[sz]ed me\b|\balways (append|add|say|end)\b",
-    r"\b(append|sign every|end with the code|end every)\b",
-    # Forged citations: the question pretends to quote our sources.
-    r"^\s*\[\d{1,3}\]|\baccording to (the )?(sources?|citations?)\s*\[?\d{1,3}\]?"
-    r"|\b(sources?|citations?)\s*\[?\d{1,3}\]?\s*(says|said|states|stated|confirms)\b",
-]
-_INJECTION = re.compile("|".join(f"(?:{p})" for p in INJECTION_PATTERNS), re.I | re.S)
+import numpy as np
+
+DATA = Path(__file__).resolve().parent / "data"
+PATTERNS_FILE = DATA / "injection_patterns.txt"
+CLASSIFIER_FILE = DATA / "injection_classifier.json"
+SECTIONS = ("addressed", "question")
 
 
-def is_injection(question: str) -> bool:
-    """True for attempts to steer the assistant instead of asking about a policy."""
-    return bool(_INJECTION.search(question))
+def read_patterns(path: Path = PATTERNS_FILE) -> dict[str, list[str]]:
+    """The patterns of each section; a line that is no valid regex raises ValueError naming it."""
+    sections: dict[str, list[str]] = {s: [] for s in SECTIONS}
+    current = None
+    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]") and line[1:-1] in SECTIONS:
+            current = line[1:-1]
+            continue
+        if current is None:
+            raise ValueError(f"{path}:{n}: pattern before any [section]")
+        try:
+            re.compile(line)
+        except re.error as exc:
+            raise ValueError(f"{path}:{n}: not a regular expression ({exc})") from None
+        sections[current].append(line)
+    return sections
 
 
-_PLANTED = re.compile("|".join(f"(?:{p})" for p in ADDRESSED_TO_A_MODEL), re.I | re.S | re.M)
+def _compile(patterns: list[str], flags: int) -> re.Pattern:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), flags)
+
+
+@lru_cache(maxsize=1)
+def _matchers() -> tuple[re.Pattern, re.Pattern]:
+    sections = read_patterns()
+    planted = _compile(sections["addressed"], re.I | re.S | re.M)
+    steering = _compile(sections["addressed"] + sections["question"], re.I | re.S)
+    return planted, steering
+
+
+@dataclass(frozen=True)
+class InjectionClassifier:
+    """P(injection) from a normalised question embedding: sigmoid(coef · v + intercept)."""
+    coef: np.ndarray
+    intercept: float
+    threshold: float
+    version: str
+
+    @classmethod
+    def load(cls, path: Path = CLASSIFIER_FILE) -> "InjectionClassifier":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(np.asarray(data["coef"], dtype=np.float32), float(data["intercept"]),
+                   float(data["threshold"]), str(data["version"]))
+
+    def probability(self, vector) -> float:
+        v = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if v.shape != self.coef.shape:
+            raise ValueError(f"expected a {self.coef.shape[0]}-dimensional vector, got {v.shape[0]}")
+        return float(1.0 / (1.0 + np.exp(-(float(v @ self.coef) + self.intercept))))
+
+    def is_injection(self, vector) -> bool:
+        return self.probability(vector) >= self.threshold
+
+
+@lru_cache(maxsize=1)
+def default_classifier() -> InjectionClassifier:
+    return InjectionClassifier.load()
+
+
+def matches_injection_pattern(question: str) -> bool:
+    return bool(_matchers()[1].search(question))
+
+
+def is_injection(question: str, vector=None, classifier: InjectionClassifier | None = None) -> bool:
+    """True for attempts to steer the assistant instead of asking about a policy.
+
+    `vector`: the question's normalised MiniLM embedding; without it only the patterns decide.
+    """
+    if matches_injection_pattern(question):
+        return True
+    if vector is None:
+        return False
+    return (classifier or default_classifier()).is_injection(vector)
 
 
 def addresses_the_assistant(text: str) -> bool:
     """True for policy text written to steer an assistant rather than to inform a reader."""
-    return bool(_PLANTED.search(text))
+    return bool(_matchers()[0].search(text))

@@ -10,7 +10,9 @@ import numpy as np
 from assistant.evidence import IdfTable
 from assistant.fusion import rrf
 from assistant.lexical import LexicalIndex
+from assistant.practice import PracticeModel
 from assistant.records import Hit, Scope
+from assistant.unit_table import UnitTable
 from index.records import Chunk, Policy, Unit
 from index.store import Store
 
@@ -27,10 +29,14 @@ class UnknownPolicy(ValueError):
 class Retriever:
     """Searches the active generation of every policy; reloads when the index changes."""
 
-    def __init__(self, store: Store, embedder, cache_dir: Path | None = None):
+    def __init__(self, store: Store, embedder, cache_dir: Path | None = None,
+                 practice: PracticeModel | None = None):
         self.store = store
         self.embedder = embedder
         self.cache_dir = cache_dir
+        self.practice = practice if practice is not None else PracticeModel.load()
+        self._tables: dict[str, UnitTable] = {}
+        self.chunks: dict[str, Chunk] = {}
         self._lock = threading.Lock()
         self._checked = 0.0
         self.policies: dict[str, Policy] = {}
@@ -41,7 +47,6 @@ class Retriever:
         self._columns: dict[str, np.ndarray] = {}
         self._next: dict[str, Chunk] = {}
         self._centrality: dict[str, dict[tuple[str, int], float]] = {}
-        self._unit_tables: dict[str, tuple[list[Unit], list[Chunk], np.ndarray]] = {}
         self.refresh(force=True)
 
     def refresh(self, force: bool = False) -> None:
@@ -62,8 +67,9 @@ class Retriever:
             self.policies, self.gens, self.lexical = policies, gens, lexical
             self.sources, self.idf = sources, IdfTable(chunks)
             self._next = next_in_section(chunks)
+            self.chunks = {c.id: c for c in chunks}
+            self._tables = {gen: t for gen, t in self._tables.items() if gen in set(gens.values())}
             self._centrality = {}
-            self._unit_tables = {}
             self._columns = {
                 "policy": np.array([c.policy for c in lexical.chunks], dtype=object),
                 "current": np.array([c.current for c in lexical.chunks], dtype=bool),
@@ -92,15 +98,17 @@ class Retriever:
             self._centrality[gen] = self.store.unit_centrality(gen)
         return self._centrality[gen]
 
-    def unit_table(self, policy_id: str) -> tuple[list[Unit], list[Chunk], np.ndarray]:
-        """All units of a policy's active generation, their header-only chunks and their vectors
-        (rows aligned), read once per generation."""
+    def table(self, policy_id: str) -> UnitTable:
+        """Every unit of a policy's indexed generation, with what ranking reads (built once)."""
         gen = self.gens.get(policy_id)
         if gen is None:
-            return [], [], np.zeros((0, 0), dtype=np.float32)
-        if gen not in self._unit_tables:
-            self._unit_tables[gen] = self.store.unit_table(gen)
-        return self._unit_tables[gen]
+            return UnitTable.build(policy_id, [], np.zeros((0, 0), np.float32), None)
+        table = self._tables.get(gen)
+        if table is None:
+            rows, vectors = self.store.unit_rows_of(gen)
+            table = UnitTable.build(policy_id, rows, vectors, self.practice)
+            self._tables[gen] = table
+        return table
 
     def check_policy(self, policy_id: str) -> None:
         if policy_id not in self.policies:

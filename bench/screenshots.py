@@ -3,8 +3,10 @@
     .venv/bin/python bench/screenshots.py [--db DIR] [--out docs/screenshots]
 
 Starts `policychat serve` on a free loopback port (indexing the bundled policies first when
-the index is empty), then saves chat-desktop.png (1280×800, after an answer, one citation
-expanded), chat-phone.png (390×844) and widget-demo.png (the widget open on /demo).
+the index is empty), then saves chat-desktop.png (1280×900, a cross-policy answer with one
+citation expanded), chat-phone.png (390×844, a bulleted answer), widget-desktop.png (1280×900)
+and widget-phone.png (390×844, asked with a tap on Send), both on /demo. The chat is shown as
+the page leaves it after an answer (the answer's start pinned in view), not scrolled by hand.
 Needs Debian's chromium at /usr/bin/chromium (`apt-get install -y chromium`).
 """
 from __future__ import annotations
@@ -64,28 +66,28 @@ def chat_shot(browser, url: str, path: Path, width: int, height: int, question: 
     box.press("Enter")
     page.locator(".pc-cite").first.wait_for(timeout=ANSWER_MS)
     page.wait_for_timeout(600)
-    if width >= 700:
-        page.locator(".pc-cite summary").first.click()
-    page.wait_for_timeout(300)
-    # show the question and the start of the answer rather than the end of the last card
-    page.evaluate("""() => { const q = [...document.querySelectorAll('.pc-question')].pop();
-        const row = q && q.closest('.message-row'); if (row) row.scrollIntoView({block: 'start'}); }""")
-    page.wait_for_timeout(300)
+    if width >= 700:   # open the first card in place (a click would also scroll the page to it)
+        page.locator(".pc-cite details").first.evaluate("d => d.open = true")
+    page.wait_for_timeout(600)
     page.screenshot(path=str(path))
     page.close()
 
 
-def widget_shot(browser, url: str, path: Path):
-    page = browser.new_page(viewport={"width": 1280, "height": 800}, device_scale_factor=1)
+def widget_shot(browser, url: str, path: Path, width: int, height: int, question: str):
+    phone = width < 500
+    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1,
+                                  has_touch=phone)
+    page = context.new_page()
     page.goto(url + "/demo", wait_until="domcontentloaded")
-    page.locator("policychat-widget >> button.launcher").click()
-    box = page.locator("policychat-widget >> textarea")
-    box.fill("How long do you keep my data?")
-    box.press("Enter")
+    launcher = page.locator("policychat-widget >> button.launcher")
+    launcher.tap() if phone else launcher.click()
+    page.locator("policychat-widget >> textarea").fill(question)
+    send = page.locator("policychat-widget >> button.send")
+    send.tap() if phone else send.click()
     page.locator("policychat-widget >> .cite").first.wait_for(timeout=ANSWER_MS)
-    page.wait_for_timeout(500)
+    page.wait_for_timeout(600)
     page.screenshot(path=str(path))
-    page.close()
+    context.close()
 
 
 def main(argv=None) -> int:
@@ -103,11 +105,12 @@ def main(argv=None) -> int:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            chat_shot(browser, url, out / "chat-desktop.png", 1280, 800, "How long do you keep my data?",
-                      "AliExpress.com Privacy Policy · 2020-09-09")
+            chat_shot(browser, url, out / "chat-desktop.png", 1280, 900, "Who receives my payment information?",
+                      None)
             chat_shot(browser, url, out / "chat-phone.png", 390, 844, "How do I delete my account?",
                       "AliExpress.com Privacy Policy · 2020-09-09")
-            widget_shot(browser, url, out / "widget-demo.png")
+            widget_shot(browser, url, out / "widget-desktop.png", 1280, 900, "How long do you keep my data?")
+            widget_shot(browser, url, out / "widget-phone.png", 390, 844, "How do I delete my account?")
             browser.close()
     finally:
         proc.terminate()
@@ -115,7 +118,7 @@ def main(argv=None) -> int:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
-    for name in ("chat-desktop.png", "chat-phone.png", "widget-demo.png"):
+    for name in ("chat-desktop.png", "chat-phone.png", "widget-desktop.png", "widget-phone.png"):
         print(out / name)
     return 0
 

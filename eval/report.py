@@ -107,7 +107,12 @@ def render_tables(results: dict) -> str:
         b = meta["baseline"]
         head += (f" · baseline: {b['chunks']} chunks of {b['chunk_size']}/{b['chunk_overlap']}, "
                  f"top-{b['top_k']}, answer = " + ("top chunk" if b['answer_style'] == "first" else "all chunks"))
-    parts = [head, "", "## Totals", "", totals_table(results),
+    parts = [head]
+    if results.get("splits"):
+        from eval.suite import splits_table
+
+        parts += ["", "## Splits (tuned on gold dev only)", "", splits_table(results["splits"])]
+    parts += ["", "## Totals (whole gold set)", "", totals_table(results),
              "", "## Per policy", "", group_table(results, "by_policy", "policy"),
              "", "## Per kind", "", group_table(results, "by_kind", "kind"),
              "", "## Failures by cause (questions)", "", failures_table(results)]

@@ -225,18 +225,22 @@ def run_eval(ctx, gold_path: Path | str | None = None, mode: str = "extractive",
     ours_rows, modes = run_ours(ctx, items, texts, progress)
     ours_seconds = time.perf_counter() - started
 
-    base, base_meta = None, None
+    base, base_meta, base_rows = None, None, None
     if baseline:
         t0 = time.perf_counter()
         nb = baseline if isinstance(baseline, NaiveRAG) else shared_baseline(ctx.embedder,
                                                                              answer_style=baseline_style)
         built = time.perf_counter() - t0
         t1 = time.perf_counter()
-        base = system_results(run_baseline(nb, items, progress))
+        base_rows = run_baseline(nb, items, progress)
+        base = system_results(base_rows)
         base_meta = {"answer_style": nb.answer_style, "chunks": len(nb.documents),
                      "chunk_size": 1000, "chunk_overlap": 200, "top_k": 4,
                      "build_seconds": round(built, 2), "run_seconds": round(time.perf_counter() - t1, 2)}
 
+    splits = None
+    if gold_path.resolve() == DEFAULT_GOLD.resolve():
+        splits = run_splits(ctx, items, ours_rows, base, nb if baseline else None, texts, progress)
     results = {
         "meta": {
             "gold": str(gold_path),
@@ -253,10 +257,40 @@ def run_eval(ctx, gold_path: Path | str | None = None, mode: str = "extractive",
         },
         "ours": system_results(ours_rows),
         "baseline": base,
+        "splits": splits,
     }
     if out:
         write_results(results, out)
     return results
+
+
+def run_splits(ctx, items: list[dict], ours_rows: list[dict], base: dict | None, nb, texts: dict[str, str],
+               progress: Callable[[str], None] | None = None) -> dict:
+    """gold dev, gold test, the paraphrases and the held-out PolicyQA policies, ours beside the
+    baseline (eval/suite.py)."""
+    from assistant.chat import Assistant
+    from assistant.retrieve import Retriever
+    from eval import suite
+
+    base_rows = {r["id"]: r for r in (base or {}).get("questions", [])}
+    out = {}
+    for name, totals in suite.gold_splits(ours_rows, items).items():
+        out[name] = {"ours": totals}
+        if base_rows:
+            ids = {it["id"] for it in items if it.get("split") == name.split()[-1]}
+            out[name]["baseline"] = M.summarize([base_rows[i] for i in ids if i in base_rows])
+    para = suite.paraphrase_items(items)
+    para_rows, _ = run_ours(ctx, para, texts, progress)
+    out["paraphrases"] = {"ours": suite.paraphrase_totals(para_rows)}
+    if nb is not None:
+        out["paraphrases"]["baseline"] = suite.paraphrase_totals(run_baseline(nb, para, progress))
+
+    def ask_factory(store):
+        assistant = Assistant(Retriever(store, ctx.embedder), ctx.embedder)
+        return lambda question, policy: assistant.ask(question, policy=policy).to_contract()
+
+    out["policyqa validation"] = suite.policyqa_validation(ctx.embedder, ask_factory, nb is not None)
+    return out
 
 
 def write_results(results: dict, out: Path | str) -> Path:

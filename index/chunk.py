@@ -6,7 +6,7 @@ next sibling under the same parent; long paragraphs split at sentence ends.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from index.clean import BLANK, BODY, TITLE, VERSION, CleanDoc
 
@@ -19,6 +19,8 @@ from index.tokens import count_tokens
 DEFAULT_MAX_TOKENS = 200
 TINY_SECTION_TOKENS = 40
 MIN_UNIT_WORDS = 3
+LABEL_LINES = 2  # short lines above a unit kept as its label
+LIST_ITEMS = 12  # unbulleted lines read as a list's items after its intro
 # A shorter line still cites something when it names a web address: "Criteo https://www.criteo.com/".
 ADDRESS_RE = re.compile(r"https?://|\bwww\.|@[\w-]+\.\w")
 BULLET_RE = re.compile(r"\s*(?:[*\-·•o]|\d{1,2}[.)])\s+")
@@ -130,16 +132,50 @@ def _contiguous(doc: CleanDoc, a: int, b: int) -> bool:
 
 
 def units_of_chunk(doc: CleanDoc, chunk: Chunk, heading_starts: set[int]) -> list[Unit]:
-    """Sentences and list items of a chunk (heading lines excluded): citation candidates."""
+    """Sentences and list items of a chunk (heading lines excluded): citation candidates, with
+    the line they stand on, their bullet and the short label lines above them."""
     units = []
+    labels: list[str] = []   # short lines since the last unit: a table row's name and type
     for ln, lab in zip(doc.lines, doc.labels):
         if lab not in TEXT_LABELS or ln.end <= chunk.start or ln.start >= chunk.end or ln.start in heading_starts:
             continue
         lo, hi = max(ln.start, chunk.start), min(ln.end, chunk.end)
-        if lo == ln.start and (bullet := BULLET_RE.match(ln.text)):
+        bullet = lo == ln.start and BULLET_RE.match(ln.text)
+        if bullet:
             lo += bullet.end()  # a list item is quoted without its bullet
+        before = len(units)
         for a, b in sentence_spans(doc.text[lo:hi], lo):
             piece = doc.text[a:b]
             if len(piece.split()) >= MIN_UNIT_WORDS or (len(piece.split()) == 2 and ADDRESS_RE.search(piece)):
-                units.append(Unit(chunk_id=chunk.id, start=a, end=b, text=piece))
+                units.append(Unit(chunk_id=chunk.id, start=a, end=b, text=piece, paragraph=ln.start,
+                                  bullet=bool(bullet), label=" ".join(labels[-LABEL_LINES:])))
+        if len(units) > before:
+            labels = []
+        elif ln.text.strip() and len(ln.text.split()) < MIN_UNIT_WORDS:
+            labels.append(ln.text.strip())
+        else:
+            labels = []
     return units
+
+
+def with_list_intros(units: list[Unit]) -> list[Unit]:
+    """Each list item with the start of the intro that announces its list: the nearest earlier
+    unit ending in ":" in the same chunk, followed by line-opening units (bulleted or not; at
+    most LIST_ITEMS unbulleted ones). A later sentence of an item's line belongs to the item.
+    ``units`` are one version's, in document order."""
+    out: list[Unit] = []
+    intro: Unit | None = None
+    plain_items = 0
+    for unit in units:
+        opens_line = not out or out[-1].paragraph != unit.paragraph
+        if intro is not None and (unit.chunk_id != intro.chunk_id or (opens_line and not unit.bullet
+                                                                      and plain_items >= LIST_ITEMS)):
+            intro = None
+        if intro is not None and unit.paragraph != intro.paragraph:
+            if opens_line and not unit.bullet:
+                plain_items += 1
+            unit = replace(unit, intro=intro.start)
+        out.append(unit)
+        if unit.text.rstrip().endswith(":"):
+            intro, plain_items = unit, 0
+    return out

@@ -123,14 +123,18 @@ def pdf_text(data: bytes, name: str) -> str:
     import logging
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import FileNotDecryptedError, PdfReadError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [(page.extract_text() or "").strip() for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise LoadError(f"{name}: unreadable PDF ({type(exc).__name__})") from None
+    except FileNotDecryptedError:
+        raise LoadError(f"{name}: unreadable PDF: it is password-protected; save a copy without "
+                        "the password") from None
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError):
+        raise LoadError(f"{name}: unreadable PDF: the file is damaged or is not really a PDF; "
+                        "export it again from the original") from None
     text = "\n\n".join(p for p in pages if p)
     if not text.strip():
         raise LoadError(f"{name}: PDF has no text layer (scanned?); OCR it first")

@@ -5,14 +5,14 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from index.chunk import DEFAULT_MAX_TOKENS, chunk_version, units_of_chunk
+from index.chunk import DEFAULT_MAX_TOKENS, chunk_version, units_of_chunk, with_list_intros
 from index.clean import clean
 from index.records import Chunk, Policy, SourceDoc, Unit
 from index.sections import build_sections
 from index.versions import split_versions
 
 
-PIPELINE_VERSION = "7"
+PIPELINE_VERSION = "8"
 GENERIC_TITLES = {"privacy policy", "privacy notice", "privacy statement"}
 
 
@@ -47,8 +47,8 @@ def parse_document(doc: SourceDoc, max_tokens: int = DEFAULT_MAX_TOKENS, model: 
         version_chunks = chunk_version(cleaned, version, version_sections, doc.policy_id,
                                        f"{doc.policy_id}@{gen}", max_tokens)
         heading_starts = {s.start for s in version_sections if s.heading != "Introduction"}
-        for chunk in version_chunks:
-            units.extend(units_of_chunk(cleaned, chunk, heading_starts))
+        version_units = [u for chunk in version_chunks for u in units_of_chunk(cleaned, chunk, heading_starts)]
+        units.extend(with_list_intros(version_units))
         chunks.extend(version_chunks)
     policy = Policy(id=doc.policy_id, title=policy_title(doc, cleaned.title), path=doc.path,
                     kind=doc.kind, content_hash=text_hash, versions=versions,

@@ -71,6 +71,11 @@ class Unit:
     start: int
     end: int
     text: str
+    # Structure read at ingestion, so that ranking and list expansion are lookups:
+    paragraph: int = -1     # start offset of the source line the unit stands on
+    bullet: bool = False    # the line opens with a bullet or an item number
+    intro: int = -1         # start of the list intro ("… as follows:") a list item belongs to
+    label: str = ""         # short name lines right above it (a table row's name and type)
 
 
 @dataclass

@@ -244,17 +244,17 @@ class Store:
         units = [_unit_row(d, m)[0] for d, m in zip(got["documents"], got["metadatas"])]
         return sorted(units, key=lambda u: u.start)
 
-    def unit_table(self, gen: str) -> tuple[list[Unit], list[Chunk], np.ndarray]:
-        """Every unit of one generation with its header-only Chunk and its vector (rows aligned)."""
+    def unit_rows_of(self, gen: str) -> tuple[list[tuple[Unit, Chunk]], np.ndarray]:
+        """Every unit of one policy generation with its chunk header, and their vectors."""
         got = self.units.get(where={"gen": gen}, include=["embeddings", *READ])
-        pairs = [_unit_row(d, m) for d, m in zip(got["documents"], got["metadatas"])]
-        return [u for u, _ in pairs], [h for _, h in pairs], as_matrix(got["embeddings"])
+        rows = [_unit_row(d, m) for d, m in zip(got["documents"], got["metadatas"])]
+        return rows, as_matrix(got["embeddings"])
 
     def unit_centrality(self, gen: str) -> dict[tuple[str, int], float]:
         """How close each unit of one policy generation sits to the centre of its policy, by
         (chunk id, start) (``index.vectors.unit_centrality``)."""
-        units, _, vectors = self.unit_table(gen)
-        return unit_centrality(units, vectors)
+        rows, vectors = self.unit_rows_of(gen)
+        return unit_centrality([u for u, _ in rows], vectors)
 
     def unit_vectors_by_key(self, policy_id: str) -> dict[str, np.ndarray]:
         """The stored unit vectors of a policy by embed-text key (index/embed_cache.py), so
@@ -310,7 +310,7 @@ class Store:
 
 
 for _name in ("policies", "generations", "source_text", "source_texts", "chunk_rows", "query_chunks",
-              "query_units", "rank_units", "units_in", "unit_table", "unit_centrality", "unit_vectors_by_key",
+              "query_units", "rank_units", "units_in", "unit_rows_of", "unit_centrality", "unit_vectors_by_key",
               "replace_policies", "remove_policy", "remove_orphans"):
     setattr(Store, _name, _guarded(getattr(Store, _name)))
 
@@ -322,12 +322,15 @@ def _chunk_meta(c: Chunk, gen: str) -> dict:
 
 def _unit_meta(u: Unit, c: Chunk, gen: str, key: str | None) -> dict:
     meta = {"policy": c.policy, "gen": gen, "chunk_id": u.chunk_id, "version": c.version or "",
-            "current": c.current, "start": u.start, "end": u.end, "section": c.section, TEXT: u.text}
+            "current": c.current, "start": u.start, "end": u.end, "section": c.section, TEXT: u.text,
+            "paragraph": u.paragraph, "bullet": u.bullet, "intro": u.intro, "label": u.label}
     return meta | {KEY: key} if key else meta
 
 
 def _unit_row(doc: str, meta: dict) -> tuple[Unit, Chunk]:
-    unit = Unit(chunk_id=meta["chunk_id"], start=meta["start"], end=meta["end"], text=meta.get(TEXT, doc))
+    unit = Unit(chunk_id=meta["chunk_id"], start=meta["start"], end=meta["end"], text=meta.get(TEXT, doc),
+                paragraph=meta.get("paragraph", -1), bullet=meta.get("bullet", False), intro=meta.get("intro", -1),
+                label=meta.get("label", ""))
     header = Chunk(id=meta["chunk_id"], policy=meta["policy"], version=meta["version"] or None,
                    current=meta["current"], section=meta.get("section", ""), start=meta["start"],
                    end=meta["end"], text="")

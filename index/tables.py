@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 READ_DIR = "read"
 CHUNK_COLUMNS = ("id", "policy", "gen", "version", "current", "section", "start", "end", "tokens", "text")
-UNIT_COLUMNS = ("chunk_id", "policy", "gen", "version", "current", "section", "start", "end", "text")
+UNIT_COLUMNS = ("chunk_id", "policy", "gen", "version", "current", "section", "start", "end", "text",
+                "paragraph", "bullet", "intro", "label")
 
 
 def tables_dir(db_dir: Path, stamp: float) -> Path:
@@ -126,7 +127,7 @@ class Tables:
         from index.store import _unit_row
 
         c = self.units.columns
-        return _unit_row("", {n: c[n][i] for n in UNIT_COLUMNS})
+        return _unit_row("", {n: c[n][i] for n in UNIT_COLUMNS if c[n][i] is not None})
 
     def units_by_chunk(self) -> dict[str, list[int]]:
         with self._lock:
@@ -199,15 +200,14 @@ class TableReader:
         t = self.tables
         return [t.unit(i)[0] for i in t.units_by_chunk().get(chunk_id, [])]
 
-    def unit_table(self, gen: str) -> tuple[list[Unit], list[Chunk], np.ndarray]:
-        """Every unit of one generation with its header and its vector (rows aligned)."""
+    def unit_rows_of(self, gen: str) -> tuple[list[tuple[Unit, Chunk]], np.ndarray]:
+        """Every unit of one generation with its header-only Chunk, and their vectors."""
         t = self.tables
         rows = t.units.rows({"gen": gen})
-        pairs = [t.unit(i) for i in rows]
-        return [u for u, _ in pairs], [h for _, h in pairs], t.units.vectors[rows]
+        return [t.unit(i) for i in rows], t.units.vectors[rows]
 
     def unit_centrality(self, gen: str) -> dict[tuple[str, int], float]:
         from index.vectors import unit_centrality
 
-        units, _, vectors = self.unit_table(gen)
-        return unit_centrality(units, vectors)
+        rows, vectors = self.unit_rows_of(gen)
+        return unit_centrality([u for u, _ in rows], vectors)

@@ -18,7 +18,7 @@ def collection_rows(collection, gens: list[str], names: tuple[str, ...], id_name
         if id_name:
             row[id_name] = rid
         for n in names:
-            columns[n].append(row.get(n, "" if n in ("section", "version") else 0))
+            columns[n].append(row.get(n, "" if n in ("section", "version") else None))  # None: not stored
     return columns, as_matrix(got["embeddings"])
 
 

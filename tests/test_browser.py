@@ -44,7 +44,7 @@ When you join the Quokkafield loyalty programme we collect your email address an
 
 2. How Long We Keep Data
 
-We keep loyalty programme data for two years after your last purchase <script>alert(2)</script> and then delete it.
+We keep loyalty programme data for two years after your last purchase <script>alert(2)</script> and then delete it.Backup copies are erased within thirty days.
 
 3. Contact
 
@@ -195,8 +195,8 @@ class Watch:
 def page_factory(browser):
     contexts = []
 
-    def make(width=1280, height=800):
-        context = browser.new_context(viewport={"width": width, "height": height})
+    def make(width=1280, height=800, touch=False):
+        context = browser.new_context(viewport={"width": width, "height": height}, has_touch=touch)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(30_000)
@@ -436,3 +436,165 @@ def test_demo_page_serves_the_widget(servers, page_factory):
     color = page.locator(W + ".launcher").evaluate("b => getComputedStyle(b).backgroundColor")
     assert color == "rgb(230, 46, 4)"                                  # data-color
     assert not watch.csp_violations() and not watch.errors
+
+
+# --- what a new user trips over (issue 17) ----------------------------------------------------
+LONG_QUESTION = ("How long do you keep my data? " * 700).strip()  # a pasted 21,000-character question
+LIMIT_MESSAGE = f"The question is {len(LONG_QUESTION)} characters; the limit is 2000"
+
+
+def shadow(page, script: str):
+    return page.evaluate("() => { const r = document.querySelector('policychat-widget').shadowRoot; "
+                         f"return {script}; }}")
+
+
+def test_widget_on_a_phone_sends_with_the_send_button(servers, page_factory):
+    """Full screen on a phone: the launcher hides (it used to cover Send); a tap on Send asks."""
+    _, hosts, _ = servers
+    page, watch = page_factory(390, 844, touch=True)
+    page.goto(hosts.origin + "/shop.html", wait_until="domcontentloaded")
+    page.locator(W + "button.launcher").tap()
+    page.locator(W + ".panel").wait_for()
+    assert page.locator(W + "button.launcher").is_hidden()
+    send = page.locator(W + "button.send")
+    box = send.bounding_box()
+    assert box["y"] + box["height"] <= 844 and box["x"] + box["width"] <= 390
+    # the element at Send's centre is Send itself, nothing on top of it
+    assert shadow(page, f"r.elementFromPoint({box['x'] + box['width'] / 2}, {box['y'] + box['height'] / 2})"
+                        ".closest('button.send') !== null")
+    page.locator(W + "textarea").fill("How do I delete my account?")
+    send.tap()
+    page.locator(W + ".msg.bot:not(.welcome) .cite").first.wait_for(timeout=ANSWER_TIMEOUT)
+    assert page.locator(W + ".panel").is_visible()
+    assert page.locator(W + ".msg.bot .answer").last.inner_text().strip()
+    assert page.locator(W + ".cite .quote").first.inner_text().strip()
+    # the panel's own close button closes it and the launcher comes back
+    page.locator(W + ".head button[aria-label='Close Privacy help']").tap()
+    page.locator(W + ".panel").wait_for(state="hidden")
+    assert page.locator(W + "button.launcher").is_visible()
+    assert not watch.errors, watch.errors
+
+
+def test_widget_renders_lists_and_breaks_glued_sentences(servers, page_factory):
+    _, hosts, _ = servers
+    page, _ = page_factory()
+    page.goto(hosts.origin + "/shop.html", wait_until="domcontentloaded")
+    open_widget(page)
+    ask_in_widget(page, "How do I delete my account?")
+    answer = page.locator(W + ".msg.bot .answer").last
+    items = answer.locator("li")
+    assert items.count() >= 1
+    assert not any(line.lstrip().startswith("- ") for line in answer.inner_text().splitlines())
+    page.goto(hosts.origin + "/markup.html", wait_until="domcontentloaded")
+    open_widget(page)
+    ask_in_widget(page, "How long do you keep loyalty programme data?")
+    glued = [q for q in page.locator(W + ".cite .quote").all() if "it.Backup" in q.text_content()]
+    assert glued, "the Quokkafield retention sentence runs 'it.Backup' together"
+    assert glued[0].locator(".join").count() == 1                      # a visible break …
+    assert glued[0].locator(".join").evaluate("j => getComputedStyle(j).display") == "block"
+    assert "then delete it.Backup copies" in glued[0].text_content()   # … and the quote stays verbatim
+
+
+def test_widget_refuses_a_too_long_question_instead_of_cutting_it(servers, page_factory):
+    _, hosts, _ = servers
+    page, _ = page_factory()
+    page.goto(hosts.origin + "/shop.html", wait_until="domcontentloaded")
+    open_widget(page)
+    box = page.locator(W + "textarea")
+    box.fill(LONG_QUESTION)
+    box.press("Enter")
+    notice = page.locator(W + ".notice")
+    notice.wait_for()
+    assert notice.inner_text() == LIMIT_MESSAGE + "."
+    assert page.locator(W + ".msg.user").count() == 0                  # nothing was asked
+    assert len(box.input_value()) == len(LONG_QUESTION)                # and nothing was lost
+
+
+def test_chat_refuses_a_too_long_question_instead_of_cutting_it(servers, page_factory):
+    app_url, _, _ = servers
+    page, _ = page_factory()
+    page.goto(app_url + "/", wait_until="domcontentloaded")
+    ask_in_chat(page, LONG_QUESTION)
+    page.get_by_text(LIMIT_MESSAGE).first.wait_for()
+    assert page.locator(".pc-question").count() == 0
+    assert len(page.locator("#pc-input textarea").input_value()) == len(LONG_QUESTION)
+
+
+def choose_aliexpress(page):
+    combo = page.locator("#pc-policy input[role='combobox']")
+    combo.click()
+    page.get_by_role("option", name="AliExpress.com Privacy Policy · 2020-09-09").click()
+
+
+def chat_layout(page) -> tuple[float, float]:
+    return page.evaluate("() => [document.querySelector('#pc-chat').getBoundingClientRect().width, "
+                         "document.querySelector('#pc-header').getBoundingClientRect().height]")
+
+
+def wait_for_answers(page, n: int):
+    page.wait_for_function("n => document.querySelectorAll('.pc-cites').length >= n "
+                           "&& !document.querySelector('.pc-caret, .pc-typing')", arg=n, timeout=ANSWER_TIMEOUT)
+
+
+def test_chat_keeps_the_new_answer_in_view_and_the_layout_stable(servers, page_factory):
+    app_url, _, _ = servers
+    page, _ = page_factory(1280, 900)
+    page.goto(app_url + "/", wait_until="domcontentloaded")
+    page.locator("#pc-input textarea").wait_for()
+    empty = chat_layout(page)
+    choose_aliexpress(page)
+    ask_in_chat(page, "How do I delete my account?")
+    wait_for_answers(page, 1)
+    assert chat_layout(page) == empty                                   # no widening, no reflowed header
+    ask_in_chat(page, "Who do you share my data with?")
+    wait_for_answers(page, 2)
+    page.wait_for_timeout(500)
+    view = page.evaluate("""() => { const a = [...document.querySelectorAll('.pc-answer')].pop();
+        const box = a.closest('.bubble-wrap'); const top = a.getBoundingClientRect().top - box.getBoundingClientRect().top;
+        return {top, scrollable: box.scrollHeight > box.clientHeight + 200, height: box.clientHeight}; }""")
+    assert view["scrollable"], view                                     # a long answer: the case that matters
+    assert 0 <= view["top"] <= 160, view                                # the answer's start is in view, at the top
+    # Gradio's scroll-down arrow is not laid over the answer text
+    page.locator(".bubble-wrap").evaluate("b => b.scrollTop = b.scrollHeight / 3")
+    page.wait_for_timeout(300)
+    assert page.locator("#pc-chat button[aria-label='Scroll down']").is_hidden()
+
+
+def test_chat_formats_answers_and_shows_each_heading_once(servers, page_factory):
+    app_url, _, _ = servers
+    page, _ = page_factory(390, 844)
+    page.goto(app_url + "/", wait_until="domcontentloaded")
+    ask_in_chat(page, "How long do you keep my data?")                  # both indexed policies answer
+    wait_for_answers(page, 1)
+    answer = page.locator(".pc-answer").last
+    titles = answer.locator(".pc-part-title").all_inner_texts()
+    assert "AliExpress.com Privacy Policy" in titles and len(titles) >= 2, answer.inner_text()
+    # a quote that runs two source sentences together shows a break and keeps its text
+    glued = [q for q in page.locator(".pc-quote").all() if "it.Backup" in q.text_content()]
+    assert glued and glued[0].locator(".pc-join").count() == 1
+    assert glued[0].locator(".pc-join").evaluate("j => getComputedStyle(j).display") == "block"
+    choose_aliexpress(page)
+    ask_in_chat(page, "How do I delete my account?")
+    wait_for_answers(page, 2)
+    answer = page.locator(".pc-answer").last
+    assert answer.locator("ul.pc-list li").count() >= 1
+    assert not any(line.lstrip().startswith("- ") for line in answer.inner_text().splitlines())
+    # "Show in context": the section's heading once (the title), not again as the first line
+    card = page.locator(".pc-cite").last
+    card.locator("summary").click()
+    title = card.locator(".pc-context-title").inner_text()
+    first_line = card.locator(".pc-context-text").inner_text().lstrip("… ").splitlines()[0]
+    squash = lambda t: "".join(ch for ch in t.lower() if ch.isalnum())
+    assert squash(first_line) != squash(title.split(" > ")[-1]), (title, first_line)
+
+
+def test_a_browser_gets_a_404_page_not_json(servers, page_factory):
+    app_url, _, _ = servers
+    page, watch = page_factory(390, 844)
+    response = page.goto(app_url + "/etc/passwd/source", wait_until="domcontentloaded")
+    assert response.status == 404
+    page.get_by_role("heading", name="Page not found").wait_for()
+    assert "/etc/passwd/source" in page.locator("main").inner_text()
+    page.get_by_role("link", name="Open the chat").click()
+    page.locator("#pc-input textarea").wait_for()
+    assert not watch.csp_violations(), watch.csp_violations()

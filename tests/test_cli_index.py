@@ -3,6 +3,7 @@ model and Chroma)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from functools import lru_cache
 from pathlib import Path
@@ -71,6 +72,9 @@ def test_index_skips_bad_files_with_one_line_each_and_indexes_the_rest(cli, tmp_
         assert len(mine) == 1 and reason in mine[0], (name, skipped)
     assert "notes.bin" not in proc.stderr
     assert proc.stdout.startswith("indexed 1, unchanged 0, failed 5, pruned 0;")
+    # plain counts, no jargon ("texts through the model, the rest reused")
+    assert re.search(r"; embedded [1-9]\d* new passages, reused \d+; ", proc.stdout), proc.stdout
+    assert "through the model" not in proc.stdout
 
     listed = cli("policies", "--db", str(db), "--json")
     assert listed.returncode == 0, listed.stderr
@@ -189,6 +193,20 @@ def test_search_finds_the_stripe_passage_with_exact_offsets(cli, corpus_db):
         assert r["version"] == "2018-05-24"
 
 
+def test_search_prints_clean_text_and_json_keeps_the_source_slice(corpus_db):
+    """The text output is for reading (no '**' or '#'); --json keeps the exact markdown slice."""
+    args = ("search", "what are cookies?", "--policy", "alibaba", "-k", "3", "--db", str(corpus_db))
+    rows = json.loads(run_cli(*args, "--json").stdout)
+    assert any("**What are cookies?**" in r["text"] for r in rows), [r["text"][:60] for r in rows]
+    proc = run_cli(*args)
+    no_traceback(proc)
+    assert proc.returncode == 0, proc.stderr
+    snippets = [ln for ln in proc.stdout.splitlines() if ln.startswith("    ")]
+    assert len(snippets) == len(rows)
+    assert any("What are cookies? A cookie is" in s for s in snippets), snippets
+    assert not any("**" in s or s.lstrip().startswith(("#", "- ", "* ")) for s in snippets), snippets
+
+
 # --- unknown policy ids ------------------------------------------------------------------------
 @pytest.mark.parametrize("args", [
     ["policies", "--tree", "nosuch"],
@@ -213,4 +231,4 @@ def test_index_of_the_bundled_corpus_is_unchanged_on_rerun(cli, corpus_db, tmp_p
     proc = cli("index", "--db", str(db), "--quiet")
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("indexed 0, unchanged 5, failed 0, pruned 0; 0 chunks embedded")
+    assert proc.stdout.startswith("indexed 0, unchanged 5, failed 0, pruned 0; embedded 0 new passages, reused 0;")

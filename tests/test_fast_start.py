@@ -95,12 +95,11 @@ def test_read_tables_answer_like_the_store(ctx):
         assert np.allclose([s for *_, s in ours], [s for *_, s in theirs], atol=1e-5)
     chunk_id = ours[0][0].chunk_id
     assert reader.units_in(chunk_id) == store.units_in(chunk_id)
-    ours_table, store_table = reader.unit_table(gen), store.unit_table(gen)
-    order = sorted(range(len(store_table[0])), key=lambda i: (store_table[0][i].chunk_id, store_table[0][i].start))
-    mine = sorted(range(len(ours_table[0])), key=lambda i: (ours_table[0][i].chunk_id, ours_table[0][i].start))
-    assert [ours_table[0][i] for i in mine] == [store_table[0][i] for i in order]
-    assert [ours_table[1][i] for i in mine] == [store_table[1][i] for i in order]
-    assert np.allclose(ours_table[2][mine], store_table[2][order])
+    (ours_rows, ours_vectors), (store_rows, store_vectors) = reader.unit_rows_of(gen), store.unit_rows_of(gen)
+    mine = sorted(range(len(ours_rows)), key=lambda i: (ours_rows[i][0].chunk_id, ours_rows[i][0].start))
+    order = sorted(range(len(store_rows)), key=lambda i: (store_rows[i][0].chunk_id, store_rows[i][0].start))
+    assert [ours_rows[i] for i in mine] == [store_rows[i] for i in order]  # units (structure fields too), headers
+    assert np.allclose(ours_vectors[mine], store_vectors[order])
     central, expected = reader.unit_centrality(gen), store.unit_centrality(gen)
     assert central.keys() == expected.keys()
     assert np.allclose([central[k] for k in expected], list(expected.values()), atol=1e-5)

@@ -152,8 +152,9 @@ def test_schema(i):
     assert "policy" in item, "missing field 'policy'"
     assert item["policy"] is None or item["policy"] in POLICIES, item["policy"]
     assert item["kind"] in KINDS, item["kind"]
+    assert item.get("split") in ("dev", "test"), f"split must be dev or test, not {item.get('split')!r}"
     assert item["id"].strip() and item["question"].strip()
-    allowed = set(REQUIRED) | {"policy", "forbidden", "also_relevant"}
+    allowed = set(REQUIRED) | {"policy", "forbidden", "also_relevant", "split"}
     extra = set(item) - allowed
     assert not extra, f"unexpected fields {extra}"
     for ev in item["evidence"] + item.get("also_relevant", []):

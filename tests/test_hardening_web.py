@@ -52,7 +52,8 @@ XSS_PAYLOADS = [
     "`<b>code</b>` **bold** _em_ # heading",
     "</div></li></ol><script>alert(1)</script>",
 ]
-ALLOWED_TAGS = {"html", "head", "body", "div", "span", "b", "ol", "li", "details", "summary", "mark", "br"}
+ALLOWED_TAGS = {"html", "head", "body", "div", "span", "b", "ol", "li", "details", "summary", "mark", "br",
+                "p", "ul", "strong"}   # answer paragraphs, bullet lists and per-policy titles
 ALLOWED_ATTRS = {"class", "data-policy", "aria-label"}
 
 

@@ -16,18 +16,26 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assistant.question import MAX_QUESTION_CHARS
+from index.load import POLICY_ID_RE
 from index.store import StoreUnavailable
 from ui.security import BodyTooLarge, Settings, TokenBucket, question_digest
 
 log = logging.getLogger("policychat.api")
 
 SESSION_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+# The limits the request models declare (so /openapi.json states what validation enforces).
+# The field checks below give the messages; the model constraints only mirror them.
+QUESTION_PATTERN = r"[^\W_]"                          # at least one letter or digit
+POLICY_ID_PATTERN = POLICY_ID_RE.pattern                 # what `policychat index` gives a file
+OPTIONAL_POLICY_PATTERN = f"^(?:{POLICY_ID_PATTERN[1:-1]})?$"   # or empty: all policies
+SESSION_PATTERN = r"^[A-Za-z0-9_.:-]{0,100}$"           # SESSION_RE, or empty for a new session
 UNAVAILABLE = "the policy index is unavailable right now; try again shortly"
 
 
@@ -89,12 +97,16 @@ def _one_line(exc: BaseException, limit: int = 300) -> str:
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    question: StrictStr = Field(description="The question, at most 2000 characters.",
-                                examples=["How long do you keep my data?"])
+    question: StrictStr = Field(description="The question: 1-2000 characters with at least one letter "
+                                "or digit.", examples=["How long do you keep my data?"],
+                                min_length=1, max_length=MAX_QUESTION_CHARS, pattern=QUESTION_PATTERN)
     policy: StrictStr | None = Field(None, description="Only this policy (an id from /api/policies); "
-                                     "null or omitted = all policies.", examples=["aliexpress"])
+                                     "null, empty or omitted = all policies. An id that is not indexed "
+                                     "is a 404.", examples=["aliexpress"], max_length=64,
+                                     pattern=OPTIONAL_POLICY_PATTERN)
     session_id: StrictStr | None = Field(None, description="Conversation id for follow-up questions; "
-                                         "returned by the first answer.")
+                                         "returned by the first answer.", max_length=100,
+                                         pattern=SESSION_PATTERN)
 
 
 class CitationOut(BaseModel):
@@ -256,16 +268,20 @@ def policies(request: Request) -> dict:
     return {"policies": [policy_row(p) for p in found.values()]}
 
 
+def unknown_policy(policy_id: str, found) -> ApiError:
+    return ApiError(404, f"unknown policy '{policy_id[:100]}' (known: {', '.join(found) or 'none indexed'})")
+
+
 @router.get("/api/policies/{policy_id}/source", tags=["policies"], responses={404: {"model": ErrorOut},
                                                                            503: {"model": ErrorOut}},
             summary="A policy's source text and section offsets (citations index into `text`)")
-def policy_source(policy_id: str, request: Request) -> dict:
+def policy_source(request: Request, policy_id: str = Path(max_length=64, pattern=POLICY_ID_PATTERN,
+                                                           examples=["aliexpress"])) -> dict:
     services = services_of(request)
     with services.store_guard():
         found = services.ctx.store.policies()
         if policy_id not in found:
-            known = ", ".join(found) or "none indexed"
-            raise ApiError(404, f"unknown policy '{policy_id[:100]}' (known: {known})")
+            raise unknown_policy(policy_id, found)
         text = services.ctx.store.source_text(policy_id) or ""
     policy = found[policy_id]
     return {**policy_row(policy), "text": text, "length": len(text),
@@ -273,7 +289,9 @@ def policy_source(policy_id: str, request: Request) -> dict:
                           "end": s.end, "version": s.version} for s in policy.sections]}
 
 
-@router.get("/healthz", tags=["service"], summary="Index and store status (503 when unavailable)")
+@router.get("/healthz", tags=["service"], summary="Index and store status (503 when unavailable)",
+            responses={503: {"description": "The store is unreachable or the index is empty "
+                                            "(`status`, `error`)."}})
 def healthz(request: Request):
     services = services_of(request)
     ctx = services.ctx
@@ -318,13 +336,38 @@ def describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(problems) or "invalid request"
 
 
+def field_check(services: Services, exc: RequestValidationError) -> ApiError | None:
+    """The endpoint's own check for a string field the model's declared limits refused, so the
+    schema and the answer agree and the message is the one the endpoint gives (413 for a long
+    question, 404 for an id that cannot be a policy)."""
+    for err in exc.errors():
+        value, loc = err.get("input"), tuple(err.get("loc", ()))
+        if not isinstance(value, str):
+            continue
+        try:
+            if loc == ("body", "question"):
+                validate_question(value, services.settings)
+            elif loc == ("body", "session_id"):
+                resolve_session(value)
+            elif loc in (("body", "policy"), ("path", "policy_id")):
+                with services.store_guard():
+                    raise unknown_policy(value, services.ctx.store.policies())
+        except ApiError as refused:
+            return refused
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
         return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError):
+    def _validation(request: Request, exc: RequestValidationError):
+        # sync: the policy check may read the store (run in the thread pool)
+        refused = field_check(services_of(request), exc)
+        if refused is not None:
+            return JSONResponse({"error": refused.message}, status_code=refused.status)
         return JSONResponse({"error": describe_validation(exc)}, status_code=422)
 
     @app.exception_handler(BodyTooLarge)

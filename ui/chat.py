@@ -9,12 +9,15 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
+from pathlib import Path
 
 import gradio as gr
 
+from ui.answer_html import answer_html, with_breaks
 from ui.security import question_digest
 
 log = logging.getLogger("policychat.chat")
+STATIC = Path(__file__).resolve().parent / "static"
 
 ALL = ""
 EXAMPLES = [
@@ -80,6 +83,15 @@ def enclosing_section(policy, start: int, end: int, version: str | None):
     return best
 
 
+def section_body(text: str, section, quote_start: int) -> tuple[int, int]:
+    """The section's text without its heading line (the card shows the heading as its title)."""
+    first = section.start
+    newline = text.find("\n", section.start, quote_start)
+    if newline != -1:
+        first = newline
+    return first, section.end
+
+
 def citation_card(n: int, cite: dict, policies: dict, sources: SourceCache) -> str:
     policy = policies.get(cite["policy"])
     title = policy.title if policy else cite["policy"]
@@ -99,30 +111,35 @@ def citation_card(n: int, cite: dict, policies: dict, sources: SourceCache) -> s
         start, end = cite["start"], cite["end"]
         if text and 0 <= start <= end <= len(text) and text[start:end] == quote:
             section = enclosing_section(policy, start, end, version)
-            lo, hi = (section.start, section.end) if section else (start - CONTEXT_CHARS, end + CONTEXT_CHARS)
-            lo, hi = max(lo, start - CONTEXT_CHARS, 0), min(hi, end + CONTEXT_CHARS, len(text))
-            before = ("… " if lo > (section.start if section else 0) else "") + text[lo:start].lstrip("\n")
-            after = text[end:hi].rstrip() + (" …" if hi < (section.end if section else len(text)) else "")
+            first, last = section_body(text, section, start) if section else (0, len(text))
+            lo, hi = max(first, start - CONTEXT_CHARS), min(last, end + CONTEXT_CHARS)
+            before = ("… " if lo > first else "") + text[lo:start].lstrip()
+            after = text[end:hi].rstrip() + (" …" if hi < last else "")
             heading = esc(section.path_str if section else cite["section"])
             context = (f'<div class="pc-context"><div class="pc-context-title">{heading}</div>'
-                       f'<div class="pc-context-text">{esc(before)}<mark>{esc(quote)}</mark>{esc(after)}</div></div>')
+                       f'<div class="pc-context-text">{esc(before)}<mark>{with_breaks(quote, esc)}</mark>'
+                       f'{esc(after)}</div></div>')
     if not context:
-        context = f'<div class="pc-context"><div class="pc-context-text"><mark>{esc(quote)}</mark></div></div>'
+        context = (f'<div class="pc-context"><div class="pc-context-text"><mark>{with_breaks(quote, esc)}</mark>'
+                   f'</div></div>')
     return (f'<li class="pc-cite" data-policy="{esc(cite["policy"])}"><details><summary>'
             f'<span class="pc-num">{n}</span><span class="pc-card-body">'
             f'<span class="pc-src"><b>{esc(title)}</b> · {esc_inline(cite["section"])}{meta}</span>'
-            f'<span class="pc-quote">“{esc(short)}”</span>'
+            f'<span class="pc-quote">“{with_breaks(short, esc)}”</span>'
             f'<span class="pc-more">Show in context</span></span></summary>{context}</details></li>')
 
 
 def render_answer(text: str, citations: list[dict] | None = None, policies: dict | None = None,
                   sources: SourceCache | None = None, pending: bool = False, abstained: bool = False) -> str:
     """One assistant message: the answer text, then numbered citation cards."""
-    body = esc(text.strip()) if text.strip() else ""
+    titles = [p.title for p in (policies or {}).values()]
+    body = answer_html(text, titles, esc) if text.strip() else ""
     if pending and not body:
         body = '<span class="pc-typing" aria-label="Thinking"><i></i><i></i><i></i></span>'
-    elif pending:
-        body += '<span class="pc-caret"></span>'
+    elif pending:   # the caret ends the last line, inside its paragraph or list item
+        caret = '<span class="pc-caret"></span>'
+        tail = next((t for t in ("</li></ul>", "</p>") if body.endswith(t)), "")
+        body = body[:len(body) - len(tail)] + caret + tail
     cls = "pc-answer pc-abstained" if abstained else "pc-answer"
     html = f'<div class="{cls}">{body}</div>'
     if citations:
@@ -165,89 +182,15 @@ def theme():
                           ).set(body_background_fill="#f5f6fa", block_shadow="none")
 
 
-# Page-level layout (outside Gradio's .contain scope, which its css= prefixing cannot reach).
-PAGE_CSS = """
-.gradio-container { max-width: 920px !important; margin: 0 auto !important; padding: 12px 16px !important; }
-footer { display: none !important; }
-@media (max-width: 600px) {
-  .gradio-container { padding: 6px 4px 4px !important; }
-  .gradio-container .main, .gradio-container .main.fillable { padding: 0 !important; }
-}
-"""
-HEAD = ('<meta name="description" content="PolicyChat: answers about privacy policies, with sources">'
-        f"<style>{PAGE_CSS}</style>")
+def static_text(name: str) -> str:
+    return (STATIC / name).read_text(encoding="utf-8")
 
-CSS = """
-#pc-header { align-items: center; gap: 10px; flex-wrap: wrap; }
-#pc-brand-wrap { flex: 1 1 260px !important; min-width: 0 !important; }
-#pc-brand-wrap h1 { font-size: 1.35rem; margin: 0; font-weight: 700; color: #1e1b4b; display: flex;
-  align-items: center; gap: 10px; line-height: 1.2; }
-#pc-brand-wrap .pc-logo { width: 32px; height: 32px; border-radius: 10px; background: #4f46e5; color: #fff;
-  display: inline-flex; align-items: center; justify-content: center; font-size: 17px; flex: none; }
-#pc-brand-wrap p { margin: 4px 0 0; color: #64748b; font-size: .9rem; }
-#pc-policy { flex: 0 1 360px !important; min-width: 200px !important; }
-#pc-policy input { text-overflow: ellipsis; padding-right: 28px !important; }
-#pc-chat button[aria-label="Clear"] { display: none !important; }
-#pc-clear { flex: none !important; min-width: 0 !important; width: auto !important; white-space: nowrap; }
-#pc-chat { border-radius: 16px; }
-#pc-chat .message-row.bot-row .message, #pc-chat .message-row.bot-row .role { max-width: 100% !important; }
-#pc-chat .message-row.bot-row { margin-right: 12px !important; }
-#pc-chat .bot { overflow-wrap: anywhere; }
-#pc-input-row { gap: 8px; }
-.pc-answer { line-height: 1.55; }
-.pc-error { color: #b91c1c; }
-.pc-abstained { color: #475569; font-style: italic; }
-.pc-cites-label { margin: 12px 0 6px; font-size: .75rem; font-weight: 600; letter-spacing: .06em;
-  text-transform: uppercase; color: #64748b; }
-ol.pc-cites { list-style: none !important; margin: 0 !important; padding: 0 !important;
-  display: flex; flex-direction: column; gap: 8px; }
-li.pc-cite { margin: 0 !important; padding: 0 !important; list-style: none !important; }
-li.pc-cite::marker { content: none; }
-.pc-cite details { border: 1px solid #e2e8f0; border-radius: 12px; background: #fff; overflow: hidden; }
-.pc-cite details[open] { border-color: #a5b4fc; box-shadow: 0 1px 6px rgba(79,70,229,.12); }
-.pc-cite summary { display: flex; gap: 10px; padding: 10px 12px; cursor: pointer; list-style: none; }
-.pc-cite summary::-webkit-details-marker { display: none; }
-.pc-cite summary:focus-visible { outline: 2px solid #4f46e5; outline-offset: -2px; }
-.pc-num { flex: none; width: 22px; height: 22px; border-radius: 50%; background: #eef2ff; color: #4338ca;
-  font-size: .75rem; font-weight: 700; display: inline-flex; align-items: center; justify-content: center;
-  margin-top: 1px; }
-.pc-card-body { display: flex; flex-direction: column; gap: 4px; min-width: 0; }
-.pc-src { font-size: .8rem; color: #334155; overflow-wrap: anywhere; }
-.pc-src b { color: #1e1b4b; }
-.pc-ver { margin-left: 6px; padding: 1px 6px; border-radius: 6px; background: #f1f5f9; color: #64748b;
-  font-size: .7rem; white-space: nowrap; }
-.pc-quote { font-size: .88rem; color: #0f172a; overflow-wrap: anywhere; }
-.pc-more { font-size: .75rem; color: #4f46e5; font-weight: 600; }
-.pc-cite details[open] .pc-more { display: none; }
-.pc-context { border-top: 1px solid #e2e8f0; padding: 10px 12px 12px 44px; background: #f8fafc;
-  max-height: 320px; overflow: auto; }
-.pc-context-title { font-size: .75rem; font-weight: 600; color: #64748b; margin-bottom: 6px; }
-.pc-context-text { font-size: .84rem; line-height: 1.55; color: #334155; overflow-wrap: anywhere; }
-.pc-context mark { background: #fef08a; color: inherit; padding: 1px 0; border-radius: 2px; }
-.pc-typing { display: inline-flex; gap: 4px; padding: 4px 0; }
-.pc-typing i { width: 7px; height: 7px; border-radius: 50%; background: #94a3b8;
-  animation: pc-blink 1.2s infinite ease-in-out; }
-.pc-typing i:nth-child(2) { animation-delay: .2s; } .pc-typing i:nth-child(3) { animation-delay: .4s; }
-.pc-caret { display: inline-block; width: 7px; height: 1em; margin-left: 2px; vertical-align: text-bottom;
-  background: #6366f1; animation: pc-blink 1s infinite; }
-@keyframes pc-blink { 0%, 80%, 100% { opacity: .25 } 40% { opacity: 1 } }
-#pc-note { font-size: .78rem; color: #64748b; text-align: center; }
-#pc-note p { margin: 0; }
-@media (max-width: 600px) {
-  #pc-header { gap: 6px; }
-  #pc-brand-wrap { flex-basis: 100% !important; }
-  #pc-brand-wrap p { display: none; }
-  #pc-brand-wrap h1 { font-size: 1.1rem; }
-  #pc-brand-wrap .pc-logo { width: 26px; height: 26px; font-size: 14px; border-radius: 8px; }
-  #pc-header > *:has(#pc-policy), #pc-policy { flex: 1 1 0 !important; min-width: 0 !important; }
-  #pc-chat .message-row { margin: 10px 6px 6px !important; }
-  #pc-chat .message-row.bot-row { margin-right: 6px !important; max-width: calc(100% - 12px) !important; }
-  #pc-chat .message-row.bot-row .message { padding: 4px 8px !important; }
-  .pc-cite summary { padding: 8px 10px; gap: 8px; }
-  .pc-context { padding: 8px 10px 10px; }
-  #pc-note { display: none; }
-}
-"""
+
+# chat-page.css: page-level layout (outside Gradio's .contain scope, which its css= prefixing
+# cannot reach); chat.js: keeps the start of each new answer in view.
+HEAD = ('<meta name="description" content="PolicyChat: answers about privacy policies, with sources">'
+        f"<style>{static_text('chat-page.css')}</style><script>{static_text('chat.js')}</script>")
+CSS = static_text("chat.css")
 
 
 def build_chat(services) -> gr.Blocks:
@@ -279,20 +222,21 @@ def build_chat(services) -> gr.Blocks:
         yield "", history, turns
         text, answer = "", None
         try:
+            try:
+                policies = sources.policies()
+            except Exception:
+                policies = {}
             for kind, payload in services.ctx.assistant.stream(question, policy=policy, session_id=session_id):
                 if kind in ("token", "reset"):
                     text = text + str(payload) if kind == "token" else ""
-                    history[-1] = {"role": "assistant", "content": render_answer(text, pending=True)}
+                    history[-1] = {"role": "assistant", "content": render_answer(text, policies=policies,
+                                                                                 pending=True)}
                     yield "", history, turns
                 elif kind == "answer":
                     answer = payload
             if answer is None:
                 raise RuntimeError("no answer")
             contract = answer.to_contract()
-            try:
-                policies = sources.policies()
-            except Exception:
-                policies = {}
             history[-1] = {"role": "assistant", "content": render_answer(
                 contract["answer"], contract["citations"], policies, sources, abstained=contract["abstained"])}
             turns[str(len(history) - 1)] = {"question": question, "policy": policy, "answer": contract["answer"],
@@ -350,7 +294,7 @@ def build_chat(services) -> gr.Blocks:
                                   size="md")
         chatbot = gr.Chatbot(elem_id="pc-chat", show_label=False, label="Conversation", scale=1,
                              min_height=360, height="70vh", latex_delimiters=[], sanitize_html=True,
-                             render_markdown=True, line_breaks=False, layout="bubble",
+                             render_markdown=True, line_breaks=False, layout="bubble", autoscroll=False,
                              feedback_options=("Like", "Dislike"), buttons=["copy"],
                              placeholder="**Ask anything about a privacy policy.**  \n"
                              "Every answer cites the exact passages it is based on.",
@@ -358,7 +302,8 @@ def build_chat(services) -> gr.Blocks:
         with gr.Row(elem_id="pc-input-row", equal_height=True):
             box = gr.Textbox(placeholder="Ask about a privacy policy…", show_label=False, label="Your question",
                              elem_id="pc-input", max_lines=6, lines=1, scale=1, submit_btn=True,
-                             max_length=services.settings.max_question_chars, autofocus=True)
+                             autofocus=True)   # no max_length: the browser would cut a pasted question
+
         gr.Markdown("Answers quote the policies verbatim; they are not legal advice.", elem_id="pc-note")
 
         inputs = [box, chatbot, policy, session, turns]

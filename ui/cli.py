@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -174,8 +175,8 @@ def cmd_index(args) -> int:
             print(r.message, file=sys.stderr)
     print(f"indexed {report.count('indexed')}, unchanged {report.count('unchanged')}, "
           f"failed {report.count(FAILED)}, pruned {report.count('pruned')}; "
-          f"{report.embedded_chunks} chunks embedded ({report.embedded_texts} of {report.embed_texts} texts "
-          f"through the model, the rest reused) in {report.seconds:.1f}s → {ctx.chroma_url or ctx.db_dir}")
+          f"embedded {report.embedded_texts} new passages, reused {report.embed_texts - report.embedded_texts}; "
+          f"{report.embedded_chunks} chunks stored in {report.seconds:.1f}s → {ctx.chroma_url or ctx.db_dir}")
     return 1 if report.nothing_indexed else 0
 
 
@@ -246,8 +247,17 @@ def cmd_search(args) -> int:
     for i, r in enumerate(rows, 1):
         print(f"[{i}] {r['policy']} · {r['section']} · {r['version'] or 'undated'} "
               f"[{r['start']}:{r['end']}]")
-        print("    " + " ".join(r["text"].split())[:300])
+        print("    " + clean_snippet(r["text"]))
     return 0
+
+
+def clean_snippet(text: str, limit: int = 300) -> str:
+    """A passage as plain reading text: markdown marks and list bullets gone, cut at a word."""
+    from index.text import plain
+
+    lines = (plain(re.sub(r"^\s*[-*+•]\s+", "", line)) for line in text.splitlines())
+    flat = " ".join(line for line in lines if line)
+    return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def check_policy_id(ctx, policy_id: str | None) -> None:

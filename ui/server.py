@@ -11,7 +11,6 @@ import os
 import sys
 from pathlib import Path
 
-from starlette.requests import Request
 
 from index import env as _env  # noqa: F401  (offline switches before gradio is imported)
 from ui.security import (ConfigError, OriginGuard, RequestLimits, SecurityHeaders, Settings,
@@ -25,11 +24,11 @@ def create_app(ctx, settings: Settings | None = None, feedback=None):
     """The whole web application for ``ctx`` (an ``AppContext``)."""
     import gradio as gr
     from fastapi import FastAPI
-    from fastapi.routing import APIRoute
     from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
     from starlette.middleware.cors import CORSMiddleware
 
     from ui import api, chat
+    from ui.fallback import FallbackErrors
     from ui.feedback import FeedbackStore
 
     settings = settings or Settings.from_env()
@@ -43,7 +42,11 @@ def create_app(ctx, settings: Settings | None = None, feedback=None):
 
     app = FastAPI(title="PolicyChat API", version="1.0",
                   description="Answers questions about privacy policies with a short answer and cited, "
-                  "verbatim quotes. Every error body is `{\"error\": \"...\"}`.",
+                  "verbatim quotes. Every error body is `{\"error\": \"...\"}` (one sentence), with the "
+                  "status saying what kind: 404 unknown path or policy, 405 wrong method (with `Allow`), "
+                  "413 question or body too long, 422 invalid request, 429 too many requests (with "
+                  "`Retry-After`), 503 index unavailable. Outside /api a browser asking for HTML gets a "
+                  "small 404 page instead.",
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.services = services
     api.install_error_handlers(app)
@@ -78,17 +81,11 @@ def create_app(ctx, settings: Settings | None = None, feedback=None):
 
         return PlainTextResponse("User-agent: *\nDisallow: /api/\n")
 
-    @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                   include_in_schema=False)
-    def api_not_found(rest: str, request: Request):
-        # Keeps unknown /api paths out of the Gradio mount (which would answer with HTML).
-        path = f"/api/{rest}"
-        allowed = sorted({m for r in api.router.routes if isinstance(r, APIRoute) and r.path_regex.match(path)
-                          for m in r.methods})
-        if allowed:
-            return JSONResponse({"error": f"{request.method} is not supported here; use {', '.join(allowed)}"},
-                                status_code=405, headers={"Allow": ", ".join(allowed)})
-        return JSONResponse({"error": f"no such endpoint: {path[:100]}"}, status_code=404)
+    @app.api_route("/api/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
+                                                "TRACE", "CONNECT"], include_in_schema=False)
+    def api_not_found(rest: str):
+        # Keeps unknown /api paths out of the Gradio mount (FallbackErrors answers 405s first).
+        return JSONResponse({"error": f"no such endpoint: /api/{rest[:100]}"}, status_code=404)
 
     blocks = chat.build_chat(services)
     gr.mount_gradio_app(app, blocks, path="/", footer_links=[], run_history=False, ssr_mode=False,
@@ -98,6 +95,7 @@ def create_app(ctx, settings: Settings | None = None, feedback=None):
     # Middleware runs outermost-last-added: headers wrap everything; CORS answers preflights;
     # the guard refuses foreign origins; the limits meter /api/ask*. Adding Starlette's
     # CORSMiddleware also switches off Gradio's own permissive CORS handling.
+    app.add_middleware(FallbackErrors, routes=lambda: [*app.router.routes, *api.router.routes])
     app.add_middleware(RequestLimits, settings=settings, limiter=services.limiter)
     app.add_middleware(OriginGuard, settings=settings)
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),

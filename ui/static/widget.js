@@ -77,6 +77,12 @@
     ".cite-body{min-width:0;display:flex;flex-direction:column;gap:3px}",
     ".src{font-size:12px;font-weight:600;color:#374151}",
     ".quote{margin:0;font-size:13px;color:#1f2937;border-left:3px solid var(--accent);padding-left:8px;white-space:pre-wrap}",
+    ".answer{white-space:normal}",
+    ".answer p{margin:0 0 8px}.answer p:last-child{margin-bottom:0}",
+    ".answer ul{margin:2px 0 8px;padding-left:20px}.answer li{margin:2px 0}",
+    ".part-title{display:block;font-size:12px;font-weight:700;color:#374151;margin-bottom:1px}",
+    ".join{display:inline-block;width:.45em}.quote .join{display:block;height:.3em;width:auto}",
+    ".notice{margin:0 12px 6px;padding:6px 10px;border-radius:8px;background:#fef2f2;color:#991b1b;font-size:13px}",
     ".typing{display:inline-flex;gap:4px;padding:3px 0}",
     ".typing i{width:7px;height:7px;border-radius:50%;background:#9ca3af;animation:blink 1.2s infinite ease-in-out}",
     ".typing i:nth-child(2){animation-delay:.2s}.typing i:nth-child(3){animation-delay:.4s}",
@@ -94,6 +100,8 @@
     "@media (max-width:480px){",
     ".panel{inset:0;width:100%;height:100%;max-height:none;border-radius:0;border:0}",
     ".launcher{bottom:14px;SIDE:14px}",
+    // full screen: the launcher would sit on Send; the panel's own close button closes it
+    ".root.open .launcher{display:none}",
     ".msg{max-width:92%}}",
     "@media (prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important}}"
   ].join("\n").replace(/SIDE/g, POSITION);
@@ -239,13 +247,15 @@
     var input = el("textarea", "input");
     input.id = "pc-input";
     input.rows = 1;
-    input.maxLength = MAX_CHARS;
     input.placeholder = "Ask a question…";
     input.setAttribute("aria-label", "Your question");
     var send = el("button", "send");
     send.type = "submit";
     send.setAttribute("aria-label", "Send question");
     send.appendChild(icon(ICON_SEND));
+    var notice = el("p", "notice");
+    notice.setAttribute("role", "alert");
+    notice.hidden = true;
     form.appendChild(label);
     form.appendChild(input);
     form.appendChild(send);
@@ -253,13 +263,14 @@
 
     panel.appendChild(head);
     panel.appendChild(log);
+    panel.appendChild(notice);
     panel.appendChild(form);
     panel.appendChild(foot);
     root.appendChild(panel);
     root.appendChild(launcher);
 
     ui = { host: host, root: root, launcher: launcher, panel: panel, log: log, input: input, send: send,
-           sub: sub };
+           sub: sub, notice: notice };
 
     launcher.addEventListener("click", function () { setOpen(!state.open); });
     close.addEventListener("click", function () { setOpen(false); });
@@ -277,6 +288,7 @@
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(input.value); }
     });
     input.addEventListener("input", function () {
+      notice.hidden = true;
       input.style.height = "auto";
       input.style.height = Math.min(input.scrollHeight, 120) + "px";
     });
@@ -290,6 +302,7 @@
   function setOpen(open, restoring) {
     state.open = open;
     ui.panel.hidden = !open;
+    ui.root.classList.toggle("open", open);
     ui.launcher.setAttribute("aria-expanded", String(open));
     ui.launcher.setAttribute("aria-label", (open ? "Close " : "Open ") + TITLE);
     save();
@@ -363,7 +376,7 @@
       node.appendChild(dots);
       return;
     }
-    node.appendChild(el("div", "answer", m.error || m.text));
+    node.appendChild(m.error ? el("div", "answer", m.error) : answerNode(m.text));
     if (m.citations && m.citations.length) {
       var list = el("ol", "cites");
       list.setAttribute("aria-label", "Sources");
@@ -373,12 +386,58 @@
         var body = el("div", "cite-body");
         var src = (titles[c.policy] || c.policy) + " · " + c.section + (c.version ? " · " + c.version : "");
         body.appendChild(el("span", "src", src));
-        body.appendChild(el("blockquote", "quote", String(c.quote).replace(/\s+/g, " ").trim()));
+        body.appendChild(withBreaks(el("blockquote", "quote"), String(c.quote).replace(/\s+/g, " ").trim()));
         item.appendChild(body);
         list.appendChild(item);
       });
       node.appendChild(list);
     }
+  }
+
+  // The answer as paragraphs, "- " lines as a list, each policy's part under its title (the same
+  // rules as ui/answer_html.py). Text only ever goes in through textContent.
+  var JOINED = /(?<=[a-z0-9)\]\u201d\u2019"'][.!?])(?=[A-Z\u201c\u2018"])/;
+  var BULLET = /^\s*[-\u2022*]\s+/;
+
+  function withBreaks(node, text) {   // "…you.Information": a visible break, the text unchanged
+    text.split(JOINED).forEach(function (part, i) {
+      if (i) {
+        var mark = el("span", "join");
+        mark.setAttribute("aria-hidden", "true");
+        node.appendChild(mark);
+      }
+      node.appendChild(document.createTextNode(part));
+    });
+    return node;
+  }
+
+  function leadTitle(line) {
+    var best = null;
+    Object.keys(titles).forEach(function (id) {
+      var t = titles[id];
+      if (t && line.indexOf(t + ": ") === 0 && (!best || t.length > best.length)) best = t;
+    });
+    return best;
+  }
+
+  function answerNode(text) {
+    var root = el("div", "answer"), list = null;
+    String(text || "").split("\n").forEach(function (line) {
+      if (!line.trim()) return;
+      if (BULLET.test(line)) {
+        if (!list) list = root.appendChild(el("ul"));
+        list.appendChild(withBreaks(el("li"), line.replace(BULLET, "")));
+        return;
+      }
+      list = null;
+      var p = el("p"), title = leadTitle(line);
+      if (title) {
+        p.appendChild(el("strong", "part-title", title));
+        line = line.slice(title.length + 2);
+      }
+      root.appendChild(withBreaks(p, line));
+    });
+    return root;
   }
 
   function scrollDown() {
@@ -389,7 +448,12 @@
   function submit(text) {
     var q = String(text || "").trim();
     if (!q || busy) return;
-    if (q.length > MAX_CHARS) q = q.slice(0, MAX_CHARS);
+    if (q.length > MAX_CHARS) {   // the API's own words; the text stays in the box to be shortened
+      ui.notice.textContent = "The question is " + q.length + " characters; the limit is " + MAX_CHARS + ".";
+      ui.notice.hidden = false;
+      return;
+    }
+    ui.notice.hidden = true;
     ui.input.value = "";
     ui.input.style.height = "";
     ask(q);
