@@ -227,7 +227,8 @@ class Assistant:
         answerable = 0.0
         for table, rows, features, _, q in self.candidates(question, vector, pid, versions):
             probs = self.ranker.probabilities(features)
-            answerable = max(answerable, self.ranker.answerable(answerable_features(q, features, probs)))
+            answerable = max(answerable, self.ranker.answerable(
+                answerable_features(q, features, probs, [table.terms[i] for i in rows.tolist()])))
             for j, (i, p) in enumerate(zip(rows.tolist(), probs.tolist())):
                 unit = table.units[i]
                 chunk = self.retriever.chunks.get(unit.chunk_id)

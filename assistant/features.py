@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -53,6 +53,8 @@ class Question:
     practice: np.ndarray         # (labels,) P(question asks about practice)
     asks: np.ndarray             # (entity kinds,) 0/1: the question asks for a value of that kind
     named: list[str]             # names the question asks about ("Stripe"), lower-cased
+    idf: dict[str, float] = field(default_factory=dict)  # its terms' IDF in the searched index
+    idf_ceiling: float = 1.0     # the IDF of a term the index has never seen
 
     @classmethod
     def of(cls, text: str, vector: np.ndarray, practice: np.ndarray) -> "Question":
@@ -93,12 +95,6 @@ def _share(weights: dict[str, float], present: frozenset[str]) -> float:
     return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
 
 
-def specificity(weights: dict[str, float], idf: Idf) -> float:
-    """The question's rarest content word's IDF against the rarest possible (0..1)."""
-    ceiling = idf.idf("\x00unseen")
-    return max(weights.values(), default=0.0) / ceiling if ceiling else 0.0
-
-
 def candidate_features(q: Question, table: UnitTable, rows: np.ndarray, hits: list[Hit], idf: Idf,
                        dense_all: np.ndarray) -> np.ndarray:
     """(len(rows), len(FEATURES)) for the table's ``rows``; ``dense_all`` is the question's
@@ -110,8 +106,9 @@ def candidate_features(q: Question, table: UnitTable, rows: np.ndarray, hits: li
     dense_rank[order] = np.arange(len(dense_all), dtype=np.float32)
     best = float(dense_all.max()) if len(dense_all) else 0.0
     practice_top = int(np.argmax(q.practice)) if q.practice.size else 0
-    weights = {t: idf.idf(t) for t in q.terms}
-    specific = specificity(weights, idf)
+    q.idf = weights = {t: idf.idf(t) for t in q.terms}
+    q.idf_ceiling = idf.idf("\x00unseen") or 1.0
+    specific = max(weights.values(), default=0.0) / q.idf_ceiling
     out = np.zeros((len(rows), len(FEATURES)), dtype=np.float32)
     for j, i in enumerate(rows):
         unit = table.units[i]
@@ -142,16 +139,19 @@ def candidate_features(q: Question, table: UnitTable, rows: np.ndarray, hits: li
     return out
 
 
-ANSWERABLE_FEATURES = ("top_logit", "top_dense", "top_lexical", "named_missing", "kinds_missing", "top_practice")
+ANSWERABLE_FEATURES = ("top_logit", "top_dense", "top_lexical", "named_missing", "kinds_missing", "top_practice",
+                       "rare_missing")
 TOP_FOR_KINDS = 10
 
 
-def answerable_features(q: Question, features: np.ndarray, probs: np.ndarray) -> np.ndarray:
+def answerable_features(q: Question, features: np.ndarray, probs: np.ndarray,
+                        unit_terms: list[frozenset[str]]) -> np.ndarray:
     """Question-level signals of whether the policy answers at all: how good the best passage
-    is, and whether what the question names or asks for (a duration, an address) appears in
-    any of the top passages."""
+    is, and whether what the question names, asks for (a duration, an address) or says in its
+    rarest word appears in any of the top passages. ``unit_terms`` are the candidates' terms."""
     if len(probs) == 0:
-        return np.array([-10.0, 0.0, 0.0, 1.0 if q.named else 0.0, 1.0 if q.asks.any() else 0.0, 0.0], np.float32)
+        return np.array([-10.0, 0.0, 0.0, 1.0 if q.named else 0.0, 1.0 if q.asks.any() else 0.0, 0.0, 1.0],
+                        np.float32)
     col = {name: i for i, name in enumerate(FEATURES)}
     order = np.argsort(-probs, kind="stable")
     top = features[order[:TOP_FOR_KINDS]]
@@ -163,4 +163,12 @@ def answerable_features(q: Question, features: np.ndarray, probs: np.ndarray) ->
         (1.0 - float(top[:5, col["named_cover"]].max())) if q.named else 0.0,
         float((1.0 - has[asked]).mean()) if asked.any() else 0.0,
         features[:, col["practice_match"]].max(),
+        rare_missing(q, [unit_terms[i] for i in order[:5]]),
     ], dtype=np.float32)
+
+
+def rare_missing(q: Question, top_terms: list[frozenset[str]]) -> float:
+    """The IDF (against the ceiling) of the question's rarest word that none of the top passages
+    has: "facial recognition", "insurance companies" asked of a policy that never says them."""
+    present = frozenset().union(*top_terms) if top_terms else frozenset()
+    return max((w for t, w in q.idf.items() if t not in present), default=0.0) / q.idf_ceiling

@@ -41,7 +41,7 @@ VERSION = "guard-lr-1"
 SPLITS = ("train", "heldout", "fresh")
 # A refused privacy question costs more than a steering attempt answered from the policies (that
 # answer still only quotes the policy): the threshold keeps out-of-fold precision at this floor.
-PRECISION_FLOOR = 0.97
+PRECISION_FLOOR = 0.99
 
 # The guard's patterns before issue 15 (assistant/guard.py at main), kept to measure against.
 GUARD_BEFORE = re.compile("|".join(f"(?:{p})" for p in [

@@ -81,8 +81,9 @@ class Indexer:
 
     def __init__(self, store: Store, embedder_factory: Callable, max_tokens: int = DEFAULT_MAX_TOKENS,
                  model_name: str | None = None, group_texts: int = GROUP_TEXTS,
-                 cache_factory: Callable[..., EmbedCache] = EmbedCache):
+                 cache_factory: Callable[..., EmbedCache] = EmbedCache, labels=None):
         from index.embed import default_model_name
+        from insights.service import IndexLabels
 
         self.store = store
         self._embedder_factory = embedder_factory
@@ -91,6 +92,7 @@ class Indexer:
         self.max_tokens = max_tokens
         self.model_name = model_name or default_model_name()
         self.group_texts = group_texts
+        self.labels = labels or IndexLabels()  # privacy labels, stored with each policy generation
 
     @property
     def embedder(self) -> EmbedCache:
@@ -166,6 +168,7 @@ class Indexer:
             chunk_vectors, unit_vectors = policy_vectors(cache, parsed.chunks, parsed.units)
             writes.append(PolicyWrite(parsed.policy, parsed.gen, p.source_text, parsed.chunks, chunk_vectors,
                                       parsed.units, unit_vectors, cache.keys(p.texts[:len(parsed.units)])))
+        self.labels.attach(writes)
         self.store.replace_policies(writes)
         for p in pending:
             chunks = len(p.parsed.chunks)

@@ -20,6 +20,7 @@ from index.records import Chunk, Policy, Unit
 from index.vectors import as_matrix, unit_centrality
 
 CHUNKS, UNITS, POLICIES = "policychat-chunks", "policychat-units", "policychat-policies"
+LABELS = "policychat-labels"  # each policy's privacy labels (insights/), by generation
 WRITE_BATCH = 1000
 KEY = "ekey"  # unit metadata: the key of the text its vector embeds (index/embed_cache.text_key)
 # Chunk and unit texts are kept in metadata, not as Chroma documents: Chroma builds a full-text
@@ -71,6 +72,7 @@ class PolicyWrite:
     units: list[Unit]
     unit_vectors: np.ndarray
     unit_keys: list[str] | None = None  # embed-text keys, so a later run can reuse the unit vectors
+    labels: str | None = None           # the policy's privacy labels as JSON (insights/service.py)
 
     def unit_rows(self) -> list[tuple[str, np.ndarray, dict]]:
         """(id, vector, metadata) of each unit."""
@@ -173,6 +175,7 @@ class Store:
             self.units = client.get_or_create_collection(UNITS, embedding_function=None,
                                                          metadata={"hnsw:space": "cosine"})
             self.manifests = client.get_or_create_collection(POLICIES, embedding_function=None)
+            self.labels = client.get_or_create_collection(LABELS, embedding_function=None)
         except Exception as exc:
             raise StoreUnavailable(f"the Chroma store is not available: {exc}") from None
 
@@ -263,6 +266,11 @@ class Store:
         return {meta[KEY]: np.asarray(vector, dtype=np.float32)
                 for meta, vector in zip(got["metadatas"], got["embeddings"]) if meta.get(KEY)}
 
+    def stored_labels(self, policy_id: str) -> tuple[str, str] | None:
+        """(generation, labels JSON) stored for a policy, or None."""
+        got = self.labels.get(ids=[policy_id], include=["documents", "metadatas"])
+        return (got["metadatas"][0]["gen"], got["documents"][0]) if got["ids"] else None
+
     # --- writing -------------------------------------------------------------------------
     def replace_policies(self, writes: list[PolicyWrite]) -> None:
         """Install new generations of several policies; the old ones stay visible until the flip.
@@ -285,10 +293,15 @@ class Store:
                               metadatas=[{"gen": w.gen, "manifest": json.dumps(w.policy.to_dict())} for w in writes])
         self._changed()
         checkpoint("after_flip")
+        labelled = [w for w in writes if w.labels]
+        if labelled:
+            self.labels.upsert(ids=[w.policy.id for w in labelled], embeddings=[[1.0]] * len(labelled),
+                               documents=[w.labels for w in labelled], metadatas=[{"gen": w.gen} for w in labelled])
         self._delete_gens(writes, keep=True)
 
     def remove_policy(self, policy_id: str) -> None:
         self.manifests.delete(ids=[policy_id])
+        self.labels.delete(ids=[policy_id])
         self.chunks.delete(where={"policy": policy_id})
         self.units.delete(where={"policy": policy_id})
         self._changed()
@@ -311,6 +324,7 @@ class Store:
 
 for _name in ("policies", "generations", "source_text", "source_texts", "chunk_rows", "query_chunks",
               "query_units", "rank_units", "units_in", "unit_rows_of", "unit_centrality", "unit_vectors_by_key",
+              "stored_labels",
               "replace_policies", "remove_policy", "remove_orphans"):
     setattr(Store, _name, _guarded(getattr(Store, _name)))
 

@@ -314,4 +314,7 @@ def build_chat(services) -> gr.Blocks:
         clear_btn.click(clear, None, [chatbot, turns, session, box], api_visibility="private")
         chatbot.clear(clear, None, [chatbot, turns, session, box], api_visibility="private")
         demo.load(refresh_policies, policy, policy, api_visibility="private")
+    from ui.insights_view import add_pages
+
+    add_pages(demo, services)  # the Summary, Compare and Changes pages
     return demo

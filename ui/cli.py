@@ -137,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", action="store_true", help="also score the naive LangChain baseline")
     p.add_argument("--out", metavar="FILE", help="results file (default: eval/results/latest.json)")
     p.set_defaults(func=cmd_eval)
+
+    from insights.cli import add_commands
+
+    add_commands(sub, after_command, context, UserError)  # label, compare, diff
     return parser
 
 

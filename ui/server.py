@@ -27,7 +27,7 @@ def create_app(ctx, settings: Settings | None = None, feedback=None):
     from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
     from starlette.middleware.cors import CORSMiddleware
 
-    from ui import api, chat
+    from ui import api, chat, insights_view
     from ui.fallback import FallbackErrors
     from ui.feedback import FeedbackStore
 
@@ -51,6 +51,9 @@ def create_app(ctx, settings: Settings | None = None, feedback=None):
     app.state.services = services
     api.install_error_handlers(app)
     app.include_router(api.router)
+    from insights import api as insights_api
+
+    app.include_router(insights_api.router)  # label, compare, diff
 
     # Offline API docs: a small self-contained renderer of /openapi.json (no CDN).
     @app.get("/docs", include_in_schema=False)
@@ -90,7 +93,7 @@ def create_app(ctx, settings: Settings | None = None, feedback=None):
     blocks = chat.build_chat(services)
     gr.mount_gradio_app(app, blocks, path="/", footer_links=[], run_history=False, ssr_mode=False,
                         mcp_server=False, enable_monitoring=False, pwa=False, show_error=True,
-                        max_file_size="1mb", theme=chat.theme(), css=chat.CSS, head=chat.HEAD)
+                        max_file_size="1mb", theme=chat.theme(), css=chat.CSS + insights_view.CSS, head=chat.HEAD)
 
     # Middleware runs outermost-last-added: headers wrap everything; CORS answers preflights;
     # the guard refuses foreign origins; the limits meter /api/ask*. Adding Starlette's

@@ -97,6 +97,19 @@
     ".send svg{width:20px;height:20px}",
     ".foot{padding:0 12px 8px;background:#fff;font-size:11px;color:#6b7280;text-align:center}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
+    ".tools{display:flex;gap:6px;padding:8px 12px 0;background:#fff;border-top:1px solid #e5e7eb}",
+    ".tool{border:1px solid #d1d5db;background:#fff;border-radius:999px;padding:4px 12px;font-size:13px;color:#374151}",
+    ".tool:hover{border-color:var(--accent);color:var(--accent)}.tool:disabled{opacity:.5;cursor:default}",
+    ".tools+.form{border-top:0}",
+    ".label-rows{list-style:none;margin:8px 0 0;padding:0;display:flex;flex-direction:column;gap:8px;white-space:normal}",
+    ".label-row{padding:8px 10px;border-radius:10px;background:#f8fafc;border:1px solid #eef0f3}",
+    ".label-row.missing{color:#6b7280}",
+    ".label-title{font-size:12px;font-weight:700;color:#374151}",
+    ".label-summary{font-size:13px;margin-top:2px}",
+    ".facts{display:flex;flex-wrap:wrap;gap:4px;margin-top:4px}",
+    ".fact{font-size:11px;padding:1px 7px;border-radius:999px;background:#eef2ff;color:#3730a3;overflow-wrap:anywhere}",
+    ".label-cites{margin-top:4px;font-size:12px}.label-cites summary{color:var(--accent);font-weight:600}",
+    ".label-cites .quote{margin-top:4px}",
     "@media (max-width:480px){",
     ".panel{inset:0;width:100%;height:100%;max-height:none;border-radius:0;border:0}",
     ".launcher{bottom:14px;SIDE:14px}",
@@ -264,13 +277,15 @@
     panel.appendChild(head);
     panel.appendChild(log);
     panel.appendChild(notice);
+    var tools = POLICY ? summaryBar() : null;   // the policy's privacy label, above the input
+    if (tools) panel.appendChild(tools);
     panel.appendChild(form);
     panel.appendChild(foot);
     root.appendChild(panel);
     root.appendChild(launcher);
 
     ui = { host: host, root: root, launcher: launcher, panel: panel, log: log, input: input, send: send,
-           sub: sub, notice: notice };
+           sub: sub, notice: notice, summary: tools && tools.firstChild };
 
     launcher.addEventListener("click", function () { setOpen(!state.open); });
     close.addEventListener("click", function () { setOpen(false); });
@@ -360,6 +375,7 @@
 
   function messageNode(m) {
     if (m.role === "user") return el("div", "msg user", m.text);
+    if (m.label) return labelNode(m.label);
     var node = el("div", "msg bot" + (m.error ? " error" : ""));
     fillAnswer(node, m);
     return node;
@@ -462,6 +478,7 @@
   function setBusy(value) {
     busy = value;
     ui.send.disabled = value;
+    if (ui.summary) ui.summary.disabled = value;
     ui.log.setAttribute("aria-busy", String(value));
   }
 
@@ -528,6 +545,73 @@
     }).catch(function () {
       fail("Could not reach the assistant. Check your connection and try again.");
     });
+  }
+
+  // --- summary: the policy's privacy label (GET /api/policies/{id}/label) --------------------
+  function summaryBar() {
+    var bar = el("div", "tools");
+    var btn = el("button", "tool summary-btn", "Summary");
+    btn.type = "button";
+    btn.title = "What this policy says, practice by practice";
+    btn.addEventListener("click", showSummary);
+    bar.appendChild(btn);
+    return bar;
+  }
+
+  function showSummary() {
+    if (busy) return;
+    setBusy(true);
+    var m = { role: "assistant", text: "", pending: true };
+    state.messages.push({ role: "user", text: "Summary" });
+    state.messages.push(m);
+    render();
+    fetch(API + "/api/policies/" + encodeURIComponent(POLICY) + "/label", { credentials: "omit", mode: "cors" })
+      .then(function (res) {
+        return res.json().catch(function () { return {}; }).then(function (data) {
+          if (res.ok && data && Array.isArray(data.rows)) { m.label = data; return; }
+          var msg = data && typeof data.error === "string" ? data.error : "The summary is unavailable (HTTP " + res.status + ").";
+          m.error = msg.charAt(0).toUpperCase() + msg.slice(1);
+        });
+      })
+      .catch(function () { m.error = "Could not reach the assistant. Check your connection and try again."; })
+      .then(function () {
+        m.pending = false;
+        setBusy(false);
+        save();
+        render();
+        var node = nodes.get(m);
+        if (node) ui.log.scrollTop = Math.max(0, node.offsetTop - ui.log.offsetTop - 8);
+      });
+  }
+
+  function labelNode(label) {
+    var node = el("div", "msg bot label");
+    node.appendChild(el("div", "answer", "Privacy summary of " + (label.title || POLICY) +
+                                        (label.version ? " · " + label.version : "")));
+    var list = el("ol", "label-rows");
+    label.rows.forEach(function (row) {
+      var item = el("li", "label-row" + (row.stated ? "" : " missing"));
+      item.setAttribute("data-row", row.key);
+      item.appendChild(el("div", "label-title", row.title));
+      item.appendChild(el("div", "label-summary", row.stated ? row.summary : "Not stated"));
+      if (row.facts && row.facts.length) {
+        var facts = el("div", "facts");
+        row.facts.slice(0, 6).forEach(function (f) { facts.appendChild(el("span", "fact", f.text)); });
+        item.appendChild(facts);
+      }
+      if (row.citations && row.citations.length) {   // sources stay closed until asked for
+        var more = el("details", "label-cites");
+        more.appendChild(el("summary", null, row.citations.length === 1 ? "Source" : row.citations.length + " sources"));
+        row.citations.forEach(function (c) {
+          more.appendChild(el("span", "src", c.section + (c.version ? " · " + c.version : "")));
+          more.appendChild(el("blockquote", "quote", String(c.quote).replace(/\s+/g, " ").trim()));
+        });
+        item.appendChild(more);
+      }
+      list.appendChild(item);
+    });
+    node.appendChild(list);
+    return node;
   }
 
   function readEvents(reader, onEvent) {

@@ -1,0 +1,55 @@
+"""python -m eval.ablate: does each remaining hand-written step pay, on validation data?
+
+Each context step of assistant.settings.AnswerSettings is switched off in turn (and all at
+once); gold dev and the held-out PolicyQA-dev policies are answered again. A step stays only
+where switching it off costs something. Prints a markdown table; nothing is gated here.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields, replace
+
+import index  # noqa: F401  (offline switches)
+from assistant.settings import AnswerSettings
+from eval import metrics as M
+from eval.runner import _source_texts, gold_policies, load_gold, run_ours
+from eval.splits import select
+
+SWITCHES = [f.name for f in fields(AnswerSettings) if f.type in (bool, "bool")]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.ablate", description=__doc__.split("\n")[0])
+    parser.add_argument("--db", help="an index of the bundled corpus (default: $POLICYCHAT_DB)")
+    args = parser.parse_args(argv)
+    from assistant.chat import Assistant
+    from assistant.retrieve import Retriever
+    from eval import suite
+    from ui.context import AppContext
+
+    ctx = AppContext.from_args(args.db)
+    items = select(load_gold(), "dev")
+    texts = _source_texts(ctx, gold_policies(items))
+    variants = [("all steps", AnswerSettings())] + [(f"without {s}", replace(AnswerSettings(), **{s: False}))
+                                                    for s in SWITCHES]
+    variants.append(("no steps", replace(AnswerSettings(), **{s: False for s in SWITCHES})))
+    print("| variant | gold dev recall | gold dev precision | PolicyQA practice hit | PolicyQA chars |")
+    print("|---|---|---|---|---|")
+    for name, settings in variants:
+        ctx.__dict__["assistant"] = Assistant(ctx.retriever, ctx.embedder, settings=settings)
+        rows, _ = run_ours(ctx, items, texts)
+        totals = M.summarize(rows)
+
+        def ask_factory(store, settings=settings):
+            assistant = Assistant(Retriever(store, ctx.embedder), ctx.embedder, settings=settings)
+            return lambda question, policy: assistant.ask(question, policy=policy).to_contract()
+
+        pqa = suite.policyqa_validation(ctx.embedder, ask_factory, baseline=False).get("ours", {})
+        print(f"| {name} | {totals['citation_recall']:.3f} | {totals['citation_precision']:.3f} | "
+              f"{pqa.get('practice_hit', float('nan')):.3f} | {pqa.get('chars', '–')} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Beyond chat: a cited privacy label per policy version, a comparison table, a version diff."""
