@@ -193,12 +193,12 @@ def test_search_finds_the_stripe_passage_with_exact_offsets(cli, corpus_db):
         assert r["version"] == "2018-05-24"
 
 
-def test_search_prints_clean_text_and_json_keeps_the_source_slice(corpus_db):
+def test_search_prints_clean_text_and_json_keeps_the_source_slice(cli, corpus_db):
     """The text output is for reading (no '**' or '#'); --json keeps the exact markdown slice."""
     args = ("search", "what are cookies?", "--policy", "alibaba", "-k", "3", "--db", str(corpus_db))
-    rows = json.loads(run_cli(*args, "--json").stdout)
+    rows = json.loads(cli(*args, "--json").stdout)
     assert any("**What are cookies?**" in r["text"] for r in rows), [r["text"][:60] for r in rows]
-    proc = run_cli(*args)
+    proc = cli(*args)
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
     snippets = [ln for ln in proc.stdout.splitlines() if ln.startswith("    ")]
