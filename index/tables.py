@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from index.vector_table import VectorTable
 
 READ_DIR = "read"
+FORMAT = 2  # bumped whenever the columns change: tables of another format are rebuilt
 CHUNK_COLUMNS = ("id", "policy", "gen", "version", "current", "section", "start", "end", "tokens", "text")
 UNIT_COLUMNS = ("chunk_id", "policy", "gen", "version", "current", "section", "start", "end", "text",
                 "paragraph", "bullet", "intro", "label")
@@ -55,11 +56,13 @@ def write_tables(store, db_dir: Path, stamp: float | None = None) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     (tmp / "policies.json").write_text(json.dumps(
-        {"stamp": int(stamp), "gens": gens, "policies": {p: v.to_dict() for p, v in policies.items()}}))
+        {"format": FORMAT, "stamp": int(stamp), "gens": gens, "policies": {p: v.to_dict() for p, v in policies.items()}}))
     (tmp / "sources.json").write_text(json.dumps(store.source_texts()))
     for name, (columns, vectors) in (("chunks", chunks), ("units", units)):
         (tmp / f"{name}.json").write_text(json.dumps(columns))
         np.save(tmp / f"{name}.npy", vectors)
+    if target.exists() and Tables.load(db_dir, stamp) is None:
+        shutil.rmtree(target, ignore_errors=True)  # written in an older format
     try:
         tmp.rename(target)
     except OSError:  # another process wrote the same tables first
@@ -76,6 +79,8 @@ class Tables:
     def __init__(self, folder: Path):
         self.folder = folder
         head = json.loads((folder / "policies.json").read_text())
+        if head.get("format") != FORMAT:
+            raise ValueError(f"read tables of format {head.get('format')}, not {FORMAT}")
         self.stamp = head["stamp"]
         self.gens: dict[str, str] = head["gens"]
         self.manifests: dict[str, dict] = head["policies"]
