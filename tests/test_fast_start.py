@@ -128,6 +128,13 @@ def test_read_tables_follow_a_reindex(tmp_path, corpus_copy, embedder):
     hits = reader.query_chunks(embedder.embed_query("credit card details"), 3, None)
     assert hits[0][0].policy == "alipartnership"
 
+    # Tables in another format (written by an older version) are rebuilt, not misread.
+    head = db / READ_DIR / str(int(stamp_of(db))) / "policies.json"
+    head.write_text(head.read_text().replace('"format": ', '"format": -'))
+    fresh = TableReader(db, lambda: store)
+    assert list(fresh.policies()) == ["alipartnership", "podpartner"]
+    assert '"format": -' not in head.read_text()
+
 
 @pytest.mark.slow  # loads the model to export it
 def test_index_command_leaves_the_export_and_tables(tmp_path, corpus_copy, cli):
