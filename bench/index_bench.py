@@ -4,8 +4,8 @@ Each row runs in its own subprocess (so its peak RSS is its own) and builds a fr
 the real embedding model into embedded Chroma:
 
 * ours      — ``index.pipeline.Indexer`` (load → clean → sections → chunks + citation units →
-              embed the distinct unit texts, pool chunk vectors → Chroma), exactly what
-              ``policychat index`` runs; "texts" counts the texts its vectors are made of,
+              embed the distinct unit texts, pool chunk vectors → Chroma, then the ONNX export of
+              the model, the read tables and the BM25 cache), exactly what ``policychat index`` runs; "texts" counts the texts its vectors are made of,
               "texts embedded" those that reached the model (index/embed_cache.py dedupes);
 * ours-nodedup (only with ``--systems``) — the same with every text sent to the model, so the
               difference is what the embedding cache saves;
@@ -105,6 +105,12 @@ def row_ours(corpus: Path, db: Path, dedup: bool = True, precision: str | None =
     indexer = Indexer(store, lambda: embedder, cache_factory=EmbedCache if dedup else NoDedup)
     t = time.perf_counter()
     report = indexer.run([corpus])
+    if dedup:  # what `policychat index` adds for query processes: ONNX export, read tables, BM25
+        from ui.context import AppContext
+
+        ctx = AppContext(db_dir=db, _store=store)
+        ctx.__dict__["embedder"] = embedder.inner
+        ctx.prepare_reading()
     wall = time.perf_counter() - t
     failed = [r.message for r in report.results if r.status == "error"]
     chunk_chars = sum(len(m["text"]) for m in store.chunks.get(include=["metadatas"])["metadatas"])

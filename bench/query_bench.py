@@ -35,8 +35,8 @@ from bench._common import (DEFAULT_BASELINE300, DEFAULT_CORPUS300, DEFAULT_DB300
 
 DEFAULT_DB5 = Path("/tmp/bench5")
 DEFAULT_BASELINE5 = Path("/tmp/bench5-baseline")
-SEARCH_P95_MS = 50.0
-ASK_P95_MS = 250.0
+SEARCH_RATIO = 1.0   # issue 16: ours vs the baseline's top-4 search p95, measured in the same run
+ASK_RATIO = 3.0
 WARMUP = 3
 
 
@@ -59,27 +59,25 @@ def ensure_index(db: Path, corpus: Path) -> dict:
 
 def child(policies: int, db: Path, corpus: Path, baseline_db: Path, repeat: int, skip_baseline: bool,
           torch_threads: int | None = None) -> dict:
+    """Ours exactly as a query process runs it (ui.context.AppContext: the ONNX model, the read
+    tables); the baseline with the sentence-transformers model."""
     from assistant.chat import Assistant
     from assistant.records import Scope
-    from assistant.retrieve import Retriever
-    from index.embed import Embedder
-    from index.store import Store, open_client
+    from ui.context import AppContext
 
-    import torch
-
-    if torch_threads:
-        torch.set_num_threads(torch_threads)
-    out: dict = {"policies": policies, "db": str(db), "torch_threads": torch.get_num_threads()}
+    out: dict = {"policies": policies, "db": str(db)}
     out["index"] = ensure_index(db, corpus)
+    AppContext(db_dir=db).prepare_reading()  # a no-op unless the index was built without them
     gold = read_gold()
 
+    ctx = AppContext(db_dir=db)
     t = time.perf_counter()
-    embedder = Embedder()
+    embedder = ctx.query_embedder
     out["model_load_s"] = time.perf_counter() - t
+    out["query_model"] = type(embedder).__name__
     t = time.perf_counter()
-    store = Store(open_client(db))
-    retriever = Retriever(store, embedder, db / "bm25")
-    out["retriever_open_s"] = time.perf_counter() - t   # manifests + chunk rows + BM25 (cached) + IDF
+    retriever = ctx.retriever
+    out["retriever_open_s"] = time.perf_counter() - t   # read tables + BM25 (cached) + IDF
     assistant = Assistant(retriever, embedder, None)
     known = set(retriever.policies)
     out["indexed_policies"] = len(known)
@@ -128,9 +126,14 @@ def child(policies: int, db: Path, corpus: Path, baseline_db: Path, repeat: int,
 
     if not skip_baseline:
         from bench.baseline_rag import BaselineRAG
+        from index.embed import Embedder
 
+        if torch_threads:
+            import torch
+
+            torch.set_num_threads(torch_threads)
         t = time.perf_counter()
-        base = BaselineRAG(baseline_db, corpus, embedder)
+        base = BaselineRAG(baseline_db, corpus, Embedder())
         out["baseline_open_s"] = time.perf_counter() - t
         out["baseline_built"] = base.built
         out["baseline_chunks"] = base.count()
@@ -213,22 +216,25 @@ def main(argv: list[str] | None = None) -> int:
     print(table(["policies", "operation", "n", "mean ms", "p50 ms", "p95 ms", "p99 ms", "max ms"], rows))
 
     print()
-    print(table(["policies", "torch threads", "open retriever s", "first search s", "abstained", "peak RSS MB (ours)",
+    print(table(["policies", "query model", "open retriever s", "first search s", "abstained", "peak RSS MB (ours)",
                  "peak RSS MB (+baseline)", "index MB", "baseline MB", "load 1m"],
-                [[r["policies"], r["torch_threads"], r["retriever_open_s"], r["first_search_s"], f"{r['ask_abstained']}/{r['questions']}",
+                [[r["policies"], r.get("query_model", "Embedder"), r["retriever_open_s"], r["first_search_s"], f"{r['ask_abstained']}/{r['questions']}",
                   r["peak_rss_mb_ours"], r["peak_rss_mb_process"], r["db_mb"], r.get("baseline_db_mb"),
                   r["load"]["load_before"][0]] for r in results], digits=2))
 
     targets = []
     for r in results:
-        if r["policies"] != 300:
+        if r["policies"] != 300 or "baseline_search_ms" not in r:
             continue
-        targets.append(["warm search p95 @ 300", f"< {SEARCH_P95_MS:.0f} ms", r["search_ms"]["p95"],
-                        verdict(r["search_ms"]["p95"] < SEARCH_P95_MS)])
-        targets.append(["offline ask p95 @ 300", f"< {ASK_P95_MS:.0f} ms", r["ask_ms"]["p95"],
-                        verdict(r["ask_ms"]["p95"] < ASK_P95_MS)])
+        base = r["baseline_search_ms"]["p95"]
+        for name, key, ratio in (("warm search p95 @ 300", "search_ms", SEARCH_RATIO),
+                                 ("warm ask p95 @ 300", "ask_ms", ASK_RATIO),
+                                 ("  of it cross-policy asks", "ask_unscoped_ms", ASK_RATIO)):
+            got = r[key]["p95"]
+            targets.append([name, f"≤ {ratio:g}× baseline search p95 ({base:.1f} ms)", got,
+                            round(got / base, 2), verdict(got <= ratio * base)])
     write_results(args.name, {"results": results, "targets": report_targets(
-        "Targets", ["target", "threshold", "measured ms", "verdict"], targets)})
+        "Targets", ["target", "threshold", "measured ms", "ratio", "verdict"], targets)})
     return 0
 
 

@@ -5,10 +5,12 @@ import contextlib
 import os
 import threading
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from index.config import SettingError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Texts per forward pass follow a token budget (texts x longest text): 16 chunks of ~250 tokens,
 # or ~90 sentences of ~45. Fixed 16-text batches of short sentences made many tiny passes, each
@@ -105,6 +107,8 @@ class Embedder:
         return int(getter())
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        import numpy as np  # here: `policychat policies` checks the settings above without numpy
+
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         out = np.empty((len(texts), self.dimension), dtype=np.float32)

@@ -16,7 +16,9 @@ from pathlib import Path
 MARKER = ".writing"
 STAMP = ".stamp"
 BACKUP = ".backup"
-SKIP = {MARKER, BACKUP, f"{BACKUP}.tmp", "bm25", STAMP}
+# Derived files, never backed up: the BM25 cache and read tables (rebuilt when stale), and the
+# ONNX export of the embedding model (index/onnx_embed.py, tied to the model, not the index).
+SKIP = {MARKER, BACKUP, f"{BACKUP}.tmp", "bm25", STAMP, "read", "model"}
 
 
 def touch_stamp(db_dir: Path) -> None:

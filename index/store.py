@@ -17,6 +17,7 @@ import numpy as np
 
 from index.faults import checkpoint
 from index.records import Chunk, Policy, Unit
+from index.vectors import as_matrix, unit_centrality
 
 CHUNKS, UNITS, POLICIES = "policychat-chunks", "policychat-units", "policychat-policies"
 LABELS = "policychat-labels"  # each policy's privacy labels (insights/), by generation
@@ -155,6 +156,17 @@ class Store:
             self._bind(open_client(self.db_dir))
             self._stamp = stamp
 
+    def _changed(self) -> None:
+        """Mark the embedded index as changed (read tables and other processes' handles go
+        stale) without making this handle reopen itself."""
+        if self.db_dir is None:
+            return
+        from index.snapshot import stamp_of, touch_stamp
+
+        touch_stamp(self.db_dir)
+        self._stamp = stamp_of(self.db_dir)
+        _SYSTEM_STAMPS[str(self.db_dir)] = self._stamp
+
     def _bind(self, client) -> None:
         self.client = client
         try:
@@ -239,20 +251,13 @@ class Store:
         """Every unit of one policy generation with its chunk header, and their vectors."""
         got = self.units.get(where={"gen": gen}, include=["embeddings", *READ])
         rows = [_unit_row(d, m) for d, m in zip(got["documents"], got["metadatas"])]
-        return rows, np.asarray(got["embeddings"], dtype=np.float32).reshape(len(rows), -1)
+        return rows, as_matrix(got["embeddings"])
 
     def unit_centrality(self, gen: str) -> dict[tuple[str, int], float]:
-        """How close each unit of one policy generation sits to the centre of its policy (cosine
-        to the mean unit vector, minus its mean over the policy), by (chunk id, start): generic
-        "hub" sentences sit near the centre and come up for every question."""
-        got = self.units.get(where={"gen": gen}, include=["embeddings", "metadatas"])
-        if not got["ids"]:
-            return {}
-        vectors = np.asarray(got["embeddings"], dtype=np.float32)
-        centre = vectors.mean(axis=0)
-        sims = vectors @ (centre / (np.linalg.norm(centre) or 1.0))
-        sims -= sims.mean()
-        return {(m["chunk_id"], m["start"]): float(v) for m, v in zip(got["metadatas"], sims)}
+        """How close each unit of one policy generation sits to the centre of its policy, by
+        (chunk id, start) (``index.vectors.unit_centrality``)."""
+        rows, vectors = self.unit_rows_of(gen)
+        return unit_centrality([u for u, _ in rows], vectors)
 
     def unit_vectors_by_key(self, policy_id: str) -> dict[str, np.ndarray]:
         """The stored unit vectors of a policy by embed-text key (index/embed_cache.py), so
@@ -286,6 +291,7 @@ class Store:
         self.manifests.upsert(ids=[w.policy.id for w in writes], embeddings=[[1.0]] * len(writes),
                               documents=[w.source_text for w in writes],
                               metadatas=[{"gen": w.gen, "manifest": json.dumps(w.policy.to_dict())} for w in writes])
+        self._changed()
         checkpoint("after_flip")
         labelled = [w for w in writes if w.labels]
         if labelled:
@@ -298,6 +304,7 @@ class Store:
         self.labels.delete(ids=[policy_id])
         self.chunks.delete(where={"policy": policy_id})
         self.units.delete(where={"policy": policy_id})
+        self._changed()
 
     def remove_orphans(self) -> None:
         """Drop chunks of generations no manifest names (left by an interrupted run)."""
@@ -316,7 +323,8 @@ class Store:
 
 
 for _name in ("policies", "generations", "source_text", "source_texts", "chunk_rows", "query_chunks",
-              "query_units", "rank_units", "units_in", "unit_centrality", "unit_vectors_by_key", "stored_labels",
+              "query_units", "rank_units", "units_in", "unit_rows_of", "unit_centrality", "unit_vectors_by_key",
+              "stored_labels",
               "replace_policies", "remove_policy", "remove_orphans"):
     setattr(Store, _name, _guarded(getattr(Store, _name)))
 

@@ -27,6 +27,24 @@ def pool(vectors: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return (mean / norm if norm else mean).astype(np.float32)
 
 
+def as_matrix(vectors) -> np.ndarray:
+    """Chroma's embeddings (a list of rows, possibly none) as a float32 matrix of row vectors."""
+    matrix = np.asarray(vectors if vectors is not None else [], dtype=np.float32)
+    return matrix if matrix.ndim == 2 else matrix.reshape(0, 0)
+
+
+def unit_centrality(units: list[Unit], vectors: np.ndarray) -> dict[tuple[str, int], float]:
+    """Each unit's cosine to the normalised mean of its policy's unit vectors, minus the mean of
+    those cosines, by (chunk id, start): generic "hub" sentences sit near the centre of their
+    policy and come up for every question."""
+    if not units:
+        return {}
+    centre = vectors.mean(axis=0)
+    sims = vectors @ (centre / (np.linalg.norm(centre) or 1.0))
+    sims -= sims.mean()
+    return {(u.chunk_id, u.start): float(v) for u, v in zip(units, sims)}
+
+
 def unit_texts(chunks: list[Chunk], units: list[Unit]) -> list[str]:
     """Each unit's embed text, in the order given."""
     sections = {c.id: c.section for c in chunks}

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,15 @@ import index  # noqa: F401  (offline switches)
 from index.config import BUNDLED_CORPUS
 
 ROOT = Path(__file__).resolve().parents[1]
+# Fixtures that load the embedding model or index with it: a test using any of them is in the
+# slow lane (`pytest -m "not slow and not browser"` is the fast one, under a minute).
+MODEL_FIXTURES = {"embedder", "corpus_db", "ctx"}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -35,9 +45,15 @@ def corpus_db(tmp_path_factory, embedder) -> Path:
     from index.pipeline import Indexer
     from index.store import Store, open_client
 
+    from index.embed import default_model_name
+    from index.onnx_embed import export
+    from index.tables import write_tables
+
     db = tmp_path_factory.mktemp("corpus-db")
     store = Store(open_client(db))
     Indexer(store, lambda: embedder).run([BUNDLED_CORPUS])
+    export(embedder, db, default_model_name())  # what `policychat index` leaves for query processes
+    write_tables(store, db)
     return db
 
 
@@ -61,8 +77,36 @@ def corpus_copy(tmp_path) -> Path:
     return dest
 
 
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run `policychat ARGS` in this process (``ui.cli.main``), output captured; ``env`` sets
+    environment variables for the call. For tests about the process boundary use run_cli."""
+    from ui.cli import main
+
+    def run(*args: str, env: dict | None = None) -> CliResult:
+        capsys.readouterr()
+        with monkeypatch.context() as patch:
+            for key, value in (env or {}).items():
+                patch.setenv(key, value)
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:  # argparse's usage errors
+                code = exc.code if isinstance(exc.code, int) else 2
+        out = capsys.readouterr()
+        return CliResult(code, out.out, out.err)
+
+    return run
+
+
 def run_cli(*args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
-    """Run `policychat ARGS` in a subprocess, as a user would."""
+    """Run `policychat ARGS` in a subprocess, as a user would (exit codes, signals, imports)."""
     import os
 
     full_env = {**os.environ, **(env or {})}

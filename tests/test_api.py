@@ -213,11 +213,11 @@ def test_store_outage_is_503_and_recovers_without_restart(corpus_db, embedder, t
         assert body["status"] == "unavailable" and "not reachable" in body["error"]
         assert c.get("/healthz").status_code == 200          # reconnected on its own
 
+        # Questions to an embedded index are answered from its read tables (index/tables.py),
+        # which need no Chroma handle; a Chroma server outage: tests/test_chroma_server.py.
         fresh._store = BrokenStore()
         fresh.__dict__.pop("retriever", None)
         fresh.__dict__.pop("assistant", None)
-        err = assert_clean_error(c.post("/api/ask", json={"question": QUESTION, "policy": "aliexpress"}), 503)
-        assert "unavailable" in err["error"]
         assert c.post("/api/ask", json={"question": QUESTION, "policy": "aliexpress"}).status_code == 200
         fresh._store = BrokenStore()
         assert_clean_error(c.get("/api/policies"), 503)

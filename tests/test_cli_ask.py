@@ -1,5 +1,6 @@
 """`policychat ask` as a user runs it: the JSON contract, readable output, batches and bad input
-(subprocesses against the shared real index)."""
+(``ui.cli.main`` in-process against the shared real index; tests/test_fast_start.py runs it in
+a fresh process)."""
 from __future__ import annotations
 
 import json
@@ -7,9 +8,6 @@ import re
 
 import pytest
 
-from conftest import run_cli
-
-pytestmark = pytest.mark.slow
 
 CONTRACT_KEYS = {"answer", "abstained", "citations"}
 CITATION_KEYS = {"policy", "section", "quote", "start", "end", "version"}
@@ -22,17 +20,8 @@ def no_traceback(proc) -> None:
 
 
 @pytest.fixture(scope="module")
-def source(corpus_db):
-    cache: dict[str, str] = {}
-
-    def get(pid: str) -> str:
-        if pid not in cache:
-            proc = run_cli("policies", "--source", pid, "--db", str(corpus_db))
-            assert proc.returncode == 0, proc.stderr
-            cache[pid] = proc.stdout
-        return cache[pid]
-
-    return get
+def source(ctx):
+    return lambda pid: ctx.store.source_text(pid)
 
 
 def check_contract(obj: dict, source, extra: set[str] = frozenset()) -> None:
@@ -44,8 +33,8 @@ def check_contract(obj: dict, source, extra: set[str] = frozenset()) -> None:
 
 
 # --- one question -------------------------------------------------------------------------------
-def test_ask_json_prints_one_contract_object(corpus_db, source):
-    proc = run_cli("ask", "who receives my payment data?", "--policy", "alipartnership", "--json",
+def test_ask_json_prints_one_contract_object(cli, corpus_db, source):
+    proc = cli("ask", "who receives my payment data?", "--policy", "alipartnership", "--json",
                    "--db", str(corpus_db))
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
@@ -59,8 +48,8 @@ def test_ask_json_prints_one_contract_object(corpus_db, source):
     assert all(c["version"] == "2018-05-24" for c in obj["citations"])
 
 
-def test_ask_readable_output_numbers_the_citations(corpus_db):
-    proc = run_cli("ask", "how do I contact you?", "--policy", "podpartner", "--db", str(corpus_db))
+def test_ask_readable_output_numbers_the_citations(cli, corpus_db):
+    proc = cli("ask", "how do I contact you?", "--policy", "podpartner", "--db", str(corpus_db))
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
@@ -77,8 +66,8 @@ def test_ask_readable_output_numbers_the_citations(corpus_db):
     assert len(quotes) == len(heads)
 
 
-def test_ask_abstention_json(corpus_db, source):
-    proc = run_cli("ask", "what's the capital of France?", "--json", "--db", str(corpus_db))
+def test_ask_abstention_json(cli, corpus_db, source):
+    proc = cli("ask", "what's the capital of France?", "--json", "--db", str(corpus_db))
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
     obj = json.loads(proc.stdout)
@@ -87,8 +76,8 @@ def test_ask_abstention_json(corpus_db, source):
     assert obj["answer"].startswith("The policies do not say")
 
 
-def test_ask_across_policies_json_cites_several(corpus_db, source):
-    proc = run_cli("ask", "which of these companies use google analytics?", "--json", "--db", str(corpus_db))
+def test_ask_across_policies_json_cites_several(cli, corpus_db, source):
+    proc = cli("ask", "which of these companies use google analytics?", "--json", "--db", str(corpus_db))
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
     obj = json.loads(proc.stdout)
@@ -108,10 +97,10 @@ BATCH = [
 ]
 
 
-def test_batch_answers_every_line_in_order_and_reports_errors(corpus_db, source, tmp_path):
+def test_batch_answers_every_line_in_order_and_reports_errors(cli, corpus_db, source, tmp_path):
     batch = tmp_path / "questions.jsonl"
     batch.write_text("\n".join(BATCH) + "\n", encoding="utf-8")
-    proc = run_cli("ask", "--batch", str(batch), "--json", "--db", str(corpus_db))
+    proc = cli("ask", "--batch", str(batch), "--json", "--db", str(corpus_db))
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
@@ -136,8 +125,8 @@ def test_batch_answers_every_line_in_order_and_reports_errors(corpus_db, source,
         assert bad["abstained"] is True and bad["citations"] == [] and bad["answer"] == ""
 
 
-def test_batch_without_a_file_is_a_clear_error(corpus_db, tmp_path):
-    proc = run_cli("ask", "--batch", str(tmp_path / "missing.jsonl"), "--db", str(corpus_db))
+def test_batch_without_a_file_is_a_clear_error(cli, corpus_db, tmp_path):
+    proc = cli("ask", "--batch", str(tmp_path / "missing.jsonl"), "--db", str(corpus_db))
     no_traceback(proc)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"policychat: error: {tmp_path / 'missing.jsonl'}: no such file"]
@@ -145,8 +134,8 @@ def test_batch_without_a_file_is_a_clear_error(corpus_db, tmp_path):
 
 # --- bad input ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("question", ["", "   ", "\t\n"])
-def test_empty_question_is_one_line_exit_2(corpus_db, question):
-    proc = run_cli("ask", question, "--db", str(corpus_db))
+def test_empty_question_is_one_line_exit_2(cli, corpus_db, question):
+    proc = cli("ask", question, "--db", str(corpus_db))
     no_traceback(proc)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
@@ -155,16 +144,16 @@ def test_empty_question_is_one_line_exit_2(corpus_db, question):
     assert proc.stdout == ""
 
 
-def test_missing_question_is_one_line_exit_2(corpus_db):
-    proc = run_cli("ask", "--db", str(corpus_db))
+def test_missing_question_is_one_line_exit_2(cli, corpus_db):
+    proc = cli("ask", "--db", str(corpus_db))
     no_traceback(proc)
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "empty" in proc.stderr
 
 
-def test_oversized_question_is_refused(corpus_db):
-    proc = run_cli("ask", "why " * 600, "--db", str(corpus_db))
+def test_oversized_question_is_refused(cli, corpus_db):
+    proc = cli("ask", "why " * 600, "--db", str(corpus_db))
     no_traceback(proc)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
@@ -173,8 +162,8 @@ def test_oversized_question_is_refused(corpus_db):
     assert proc.stdout == ""
 
 
-def test_unknown_policy_is_one_clear_line(corpus_db):
-    proc = run_cli("ask", "how long do you keep my data?", "--policy", "nosuch", "--json", "--db", str(corpus_db))
+def test_unknown_policy_is_one_clear_line(cli, corpus_db):
+    proc = cli("ask", "how long do you keep my data?", "--policy", "nosuch", "--json", "--db", str(corpus_db))
     no_traceback(proc)
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()

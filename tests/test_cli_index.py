@@ -1,4 +1,5 @@
-"""`policychat index`, `policies` and `search` as a user runs them (subprocesses, real model/Chroma)."""
+"""`policychat index`, `policies` and `search` as a user runs them (``ui.cli.main`` in-process, real
+model and Chroma)."""
 from __future__ import annotations
 
 import json
@@ -9,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
 from index.config import BUNDLED_CORPUS
 from index.load import load_document
 from index.parse import parse_document
@@ -42,7 +42,7 @@ def parsed(pid: str):
 
 
 # --- index: bad input ------------------------------------------------------------------------
-def test_index_skips_bad_files_with_one_line_each_and_indexes_the_rest(tmp_path):
+def test_index_skips_bad_files_with_one_line_each_and_indexes_the_rest(cli, tmp_path):
     folder = tmp_path / "policies"
     folder.mkdir()
     (folder / "tiny-shop.txt").write_text(TINY_POLICY, encoding="utf-8")
@@ -55,7 +55,7 @@ def test_index_skips_bad_files_with_one_line_each_and_indexes_the_rest(tmp_path)
     missing = tmp_path / "missing.txt"
     db = tmp_path / "db"
 
-    proc = run_cli("index", "--db", str(db), "--quiet", str(folder), str(missing), str(docx))
+    proc = cli("index", "--db", str(db), "--quiet", str(folder), str(missing), str(docx))
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
     skipped = [ln for ln in proc.stderr.splitlines() if ln.startswith("skipped: ")]
@@ -76,7 +76,7 @@ def test_index_skips_bad_files_with_one_line_each_and_indexes_the_rest(tmp_path)
     assert re.search(r"; embedded [1-9]\d* new passages, reused \d+; ", proc.stdout), proc.stdout
     assert "through the model" not in proc.stdout
 
-    listed = run_cli("policies", "--db", str(db), "--json")
+    listed = cli("policies", "--db", str(db), "--json")
     assert listed.returncode == 0, listed.stderr
     rows = json.loads(listed.stdout)
     assert [r["id"] for r in rows] == ["tiny-shop"]
@@ -84,11 +84,11 @@ def test_index_skips_bad_files_with_one_line_each_and_indexes_the_rest(tmp_path)
     assert rows[0]["versions"] == [{"label": "2024-04-02", "effective_date": "2024-04-02", "current": True}]
 
 
-def test_index_fails_only_when_nothing_could_be_indexed(tmp_path):
+def test_index_fails_only_when_nothing_could_be_indexed(cli, tmp_path):
     (tmp_path / "empty.txt").write_bytes(b"")
     empty_folder = tmp_path / "nothing-here"
     empty_folder.mkdir()
-    proc = run_cli("index", "--db", str(tmp_path / "db"), "--quiet", str(tmp_path / "empty.txt"),
+    proc = cli("index", "--db", str(tmp_path / "db"), "--quiet", str(tmp_path / "empty.txt"),
                    str(tmp_path / "gone.md"), str(empty_folder))
     no_traceback(proc)
     assert proc.returncode != 0
@@ -102,8 +102,8 @@ def test_index_fails_only_when_nothing_could_be_indexed(tmp_path):
 
 
 # --- policies ----------------------------------------------------------------------------------
-def test_policies_json_lists_the_five_bundled_policies(corpus_db):
-    proc = run_cli("policies", "--db", str(corpus_db), "--json")
+def test_policies_json_lists_the_five_bundled_policies(cli, corpus_db):
+    proc = cli("policies", "--db", str(corpus_db), "--json")
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
     rows = {r["id"]: r for r in json.loads(proc.stdout)}
@@ -119,24 +119,24 @@ def test_policies_json_lists_the_five_bundled_policies(corpus_db):
     assert [v["label"] for v in rows["alopal"]["versions"]] == [None]
     assert rows["podpartner"]["title"] == "PODpartner Privacy Policy"
 
-    table = run_cli("policies", "--db", str(corpus_db))
+    table = cli("policies", "--db", str(corpus_db))
     assert table.returncode == 0
     assert len(table.stdout.strip().splitlines()) == 5
     assert "versions: 2019-01-17*, 2018-05-25" in table.stdout
 
 
-def test_db_before_the_command_name_is_honoured(corpus_db, tmp_path):
+def test_db_before_the_command_name_is_honoured(cli, corpus_db, tmp_path):
     """`policychat --db DIR policies` must read DIR, not fall back to the default data dir."""
     env = {"POLICYCHAT_DB": str(tmp_path / "not-this-one")}
-    before = run_cli("--db", str(corpus_db), "policies", "--json", env=env)
+    before = cli("--db", str(corpus_db), "policies", "--json", env=env)
     assert before.returncode == 0, before.stderr
     assert sorted(r["id"] for r in json.loads(before.stdout)) == POLICIES
-    after = run_cli("--db", str(tmp_path / "not-this-either"), "policies", "--db", str(corpus_db), "--json", env=env)
+    after = cli("--db", str(tmp_path / "not-this-either"), "policies", "--db", str(corpus_db), "--json", env=env)
     assert sorted(r["id"] for r in json.loads(after.stdout)) == POLICIES
 
 
-def test_policies_tree_prints_the_section_tree(corpus_db):
-    proc = run_cli("policies", "--db", str(corpus_db), "--tree", "aliexpress")
+def test_policies_tree_prints_the_section_tree(cli, corpus_db):
+    proc = cli("policies", "--db", str(corpus_db), "--tree", "aliexpress")
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
@@ -157,10 +157,10 @@ def test_policies_tree_prints_the_section_tree(corpus_db):
                                  "    International Transfers of personal information", "    Your Rights"]
     assert not any("Table of Contents" in ln or ln.strip() == "Help Center" for ln in lines)
 
-    alibaba = run_cli("policies", "--db", str(corpus_db), "--tree", "alibaba").stdout
+    alibaba = cli("policies", "--db", str(corpus_db), "--tree", "alibaba").stdout
     assert "[version 2019-01-17 (current)]" in alibaba and "[version 2018-05-25]" in alibaba
 
-    tree_json = run_cli("policies", "--db", str(corpus_db), "--tree", "podpartner", "--json")
+    tree_json = cli("policies", "--db", str(corpus_db), "--tree", "podpartner", "--json")
     rows = json.loads(tree_json.stdout)
     source = (BUNDLED_CORPUS / "podpartner.txt").read_text(encoding="utf-8")
     rights = next(r for r in rows if r["path"] == ["5. GDPR Data Protection Rights"])
@@ -168,17 +168,17 @@ def test_policies_tree_prints_the_section_tree(corpus_db):
     assert source[rights["end"]:].startswith("5.Privacy Policy changes")
 
 
-def test_policies_source_is_the_file_text(corpus_db):
+def test_policies_source_is_the_file_text(cli, corpus_db):
     for pid in ("alipartnership", "aliexpress"):
-        proc = run_cli("policies", "--db", str(corpus_db), "--source", pid)
+        proc = cli("policies", "--db", str(corpus_db), "--source", pid)
         assert proc.returncode == 0
         with open(BUNDLED_CORPUS / f"{pid}.txt", encoding="utf-8", newline="") as fh:
             assert proc.stdout == fh.read()
 
 
 # --- search ------------------------------------------------------------------------------------
-def test_search_finds_the_stripe_passage_with_exact_offsets(corpus_db):
-    proc = run_cli("search", "who receives my payment data", "--policy", "alipartnership", "--json",
+def test_search_finds_the_stripe_passage_with_exact_offsets(cli, corpus_db):
+    proc = cli("search", "who receives my payment data", "--policy", "alipartnership", "--json",
                    "--db", str(corpus_db))
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
@@ -187,18 +187,18 @@ def test_search_finds_the_stripe_passage_with_exact_offsets(corpus_db):
     assert all(r["policy"] == "alipartnership" for r in rows)
     assert any("Stripe (online payment processing service)" in r["text"] for r in rows[:3]), \
         [r["section"] for r in rows]
-    source = run_cli("policies", "--source", "alipartnership", "--db", str(corpus_db)).stdout
+    source = cli("policies", "--source", "alipartnership", "--db", str(corpus_db)).stdout
     for r in rows:
         assert r["text"] == source[r["start"]:r["end"]]
         assert r["version"] == "2018-05-24"
 
 
-def test_search_prints_clean_text_and_json_keeps_the_source_slice(corpus_db):
+def test_search_prints_clean_text_and_json_keeps_the_source_slice(cli, corpus_db):
     """The text output is for reading (no '**' or '#'); --json keeps the exact markdown slice."""
     args = ("search", "what are cookies?", "--policy", "alibaba", "-k", "3", "--db", str(corpus_db))
-    rows = json.loads(run_cli(*args, "--json").stdout)
+    rows = json.loads(cli(*args, "--json").stdout)
     assert any("**What are cookies?**" in r["text"] for r in rows), [r["text"][:60] for r in rows]
-    proc = run_cli(*args)
+    proc = cli(*args)
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
     snippets = [ln for ln in proc.stdout.splitlines() if ln.startswith("    ")]
@@ -213,8 +213,8 @@ def test_search_prints_clean_text_and_json_keeps_the_source_slice(corpus_db):
     ["policies", "--source", "nosuch"],
     ["search", "who receives my payment data", "--policy", "nosuch"],
 ])
-def test_unknown_policy_is_one_clear_line(corpus_db, args):
-    proc = run_cli(*args, "--db", str(corpus_db))
+def test_unknown_policy_is_one_clear_line(cli, corpus_db, args):
+    proc = cli(*args, "--db", str(corpus_db))
     no_traceback(proc)
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
@@ -224,11 +224,11 @@ def test_unknown_policy_is_one_clear_line(corpus_db, args):
     assert proc.stdout == ""
 
 
-def test_index_of_the_bundled_corpus_is_unchanged_on_rerun(corpus_db, tmp_path):
+def test_index_of_the_bundled_corpus_is_unchanged_on_rerun(cli, corpus_db, tmp_path):
     """`policychat index` with no paths re-reads the bundled corpus; the shared index is current."""
     db = tmp_path / "db"
     shutil.copytree(corpus_db, db)
-    proc = run_cli("index", "--db", str(db), "--quiet")
+    proc = cli("index", "--db", str(db), "--quiet")
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("indexed 0, unchanged 5, failed 0, pruned 0; embedded 0 new passages, reused 0;")

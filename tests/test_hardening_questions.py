@@ -139,16 +139,6 @@ def test_odd_questions_are_answered_within_the_contract(assistant, sources, ques
     assert_contract(answer.to_contract(), sources)
 
 
-def test_sql_and_shell_fragments_change_nothing_in_the_index(ctx, assistant):
-    store = ctx.store
-    before = (store.generations(), store.chunks.count(), store.units.count())
-    for question in ("'; DROP TABLE policies; --", "x\"); DELETE FROM embeddings; --",
-                     '{"$ne": null}) or {"gen": {"$nin": []}} cookies', "$(rm -rf /tmp/*) `shutdown now` data"):
-        assistant.ask(question)
-        assistant.ask(question, policy="aliexpress")
-    assert (store.generations(), store.chunks.count(), store.units.count()) == before
-
-
 @pytest.mark.parametrize("policy", ["nope", "ALIEXPRESS", "../../etc/passwd", "<script>alert(1)</script>",
                                     "aliexpress\x00", "' OR 1=1 --", '{"$ne": ""}', "x" * 5000, " aliexpress"])
 def test_unknown_policy_ids_are_a_clear_404(client, policy):

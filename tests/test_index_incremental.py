@@ -281,7 +281,7 @@ def test_crash_after_the_flip_serves_the_new_text_and_cleans_up_next_run(small_i
 
 
 # --- pruning ---------------------------------------------------------------------------------
-def test_prune_removes_a_policy_whose_file_was_deleted(small_corpus, tmp_path, embedder):
+def test_prune_removes_a_policy_whose_file_was_deleted(cli, small_corpus, tmp_path, embedder):
     db = tmp_path / "db"
     build(small_corpus, db, embedder)
     (small_corpus / "podpartner.txt").unlink()
@@ -291,7 +291,7 @@ def test_prune_removes_a_policy_whose_file_was_deleted(small_corpus, tmp_path, e
     assert [r.status for r in report.results] == [UNCHANGED]
     assert set(fresh_store(db).policies()) == set(SMALL)
 
-    proc = run_cli("index", "--db", str(db), "--quiet", "--prune", str(small_corpus))
+    proc = cli("index", "--db", str(db), "--quiet", "--prune", str(small_corpus))
     assert proc.returncode == 0, proc.stderr
     assert "podpartner: removed (file is gone)" in proc.stderr
     assert "pruned 1" in proc.stdout

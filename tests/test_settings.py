@@ -5,7 +5,6 @@ import json
 
 import pytest
 
-from conftest import run_cli
 from index.embed import PrecisionSettingError, bf16_is_fast, resolve_precision
 
 
@@ -21,8 +20,8 @@ def test_precision_comes_from_the_argument_then_the_environment(monkeypatch):
         resolve_precision()
 
 
-def test_an_unknown_precision_is_one_clear_line(corpus_db):
-    proc = run_cli("ask", "how long do you keep my data?", "--db", str(corpus_db), "--json",
+def test_an_unknown_precision_is_one_clear_line(cli, corpus_db):
+    proc = cli("ask", "how long do you keep my data?", "--db", str(corpus_db), "--json",
                    env={"POLICYCHAT_EMBED_PRECISION": "half"})
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
@@ -30,10 +29,9 @@ def test_an_unknown_precision_is_one_clear_line(corpus_db):
     assert len(proc.stderr.strip().splitlines()) == 1
     assert proc.returncode == 2 and "ValueError" not in proc.stderr
     # the server refuses to start rather than answer every question with a 500
-    serve = run_cli("serve", "--db", str(corpus_db), "--port", "1", env={"POLICYCHAT_EMBED_PRECISION": "half"},
-                    timeout=60)
+    serve = cli("serve", "--db", str(corpus_db), "--port", "1", env={"POLICYCHAT_EMBED_PRECISION": "half"})
     assert serve.returncode == 2 and "POLICYCHAT_EMBED_PRECISION must be one of" in serve.stderr
-    ok = run_cli("ask", "how long do you keep my data?", "--db", str(corpus_db), "--json",
+    ok = cli("ask", "how long do you keep my data?", "--db", str(corpus_db), "--json",
                  env={"POLICYCHAT_EMBED_PRECISION": "fp32"})
     assert ok.returncode == 0 and json.loads(ok.stdout)["citations"]
 
@@ -44,7 +42,7 @@ def test_an_unknown_precision_is_one_clear_line(corpus_db):
     ("POLICYCHAT_LLM_TIMEOUT", "soon", "POLICYCHAT_LLM_TIMEOUT must be a number, not 'soon'"),
     ("POLICYCHAT_LLM_TIMEOUT", "-1", "POLICYCHAT_LLM_TIMEOUT must be at least 0.1, not '-1'"),
 ])
-def test_every_numeric_setting_is_checked_before_any_work(corpus_db, name, value, message):
-    proc = run_cli("policies", "--db", str(corpus_db), env={name: value})
+def test_every_numeric_setting_is_checked_before_any_work(cli, corpus_db, name, value, message):
+    proc = cli("policies", "--db", str(corpus_db), env={name: value})
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"policychat: error: {message}"

@@ -64,6 +64,18 @@ class Services:
     settings: Settings
     limiter: TokenBucket
     feedback: Any = None
+    ready: bool = False  # warmed up: the next question is answered at full speed
+
+    def warm(self) -> bool:
+        """Warm the assistant (``AppContext.warm``); False while the store or index is not there."""
+        if not self.ready:
+            try:
+                self.ctx.warm()
+                self.ready = True
+            except Exception as exc:  # reported by /healthz; the next check tries again
+                log.warning("warm-up failed: %s", _one_line(exc))
+                self.ctx.reset_store()
+        return self.ready
 
     @contextmanager
     def store_guard(self):
@@ -296,6 +308,9 @@ def healthz(request: Request):
     if not found:
         return JSONResponse({"status": "empty", "store": store_kind, "policies": 0, "chunks": chunks,
                              "error": "no policies are indexed; run `policychat index`"}, status_code=503)
+    if not services.warm():
+        return JSONResponse({"status": "warming", "store": store_kind, "policies": len(found), "chunks": chunks,
+                             "error": "the assistant is not loaded yet"}, status_code=503)
     return {"status": "ok", "store": store_kind, "policies": len(found), "chunks": chunks}
 
 

@@ -189,12 +189,12 @@ def cmd_policies(args) -> int:
     from index.sections import render_tree
 
     ctx = context(args)
-    policies = ctx.store.policies()
+    policies = ctx.reader.policies()
     wanted = args.tree or args.source
     if wanted and wanted not in policies:
         raise UserError(f"unknown policy '{wanted}' (known: {', '.join(policies) or 'none indexed'})")
     if args.source:
-        sys.stdout.write(ctx.store.source_text(args.source) or "")
+        sys.stdout.write(ctx.reader.source_text(args.source) or "")
         return 0
     if args.tree:
         policy = policies[args.tree]
@@ -268,7 +268,7 @@ def check_policy_id(ctx, policy_id: str | None) -> None:
     """Refuse an unknown policy before the model is loaded."""
     if policy_id is None:
         return
-    known = ctx.store.policies()
+    known = ctx.reader.policies()
     if policy_id not in known:
         raise UserError(f"unknown policy '{policy_id}' (known: {', '.join(known) or 'none indexed'})")
 

@@ -1,6 +1,7 @@
 """The composition root: builds the store, model, retriever and assistant once per process."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -8,6 +9,11 @@ from pathlib import Path
 from index.chunk import DEFAULT_MAX_TOKENS
 from index.config import number_setting, resolve_chroma_url, resolve_db_dir
 from index.store import Store
+
+
+log = logging.getLogger("policychat.context")
+# A cross-policy question: answering it touches the model and every policy's tables.
+WARM_QUESTION = "who receives my personal data?"
 
 
 def max_tokens_setting() -> int:
@@ -40,14 +46,40 @@ class AppContext:
     def reset_store(self) -> None:
         """Forget the store handle so the next use reconnects (after a server outage)."""
         self._store = None
-        self.__dict__.pop("retriever", None)
-        self.__dict__.pop("assistant", None)
+        self._forget_readers()
+
+    def _forget_readers(self) -> None:
+        for name in ("reader", "retriever", "assistant"):
+            self.__dict__.pop(name, None)
+
+    @cached_property
+    def reader(self):
+        """The store's read side: read tables beside an embedded index (no Chroma import or
+        open while they are fresh), the store itself for a Chroma server."""
+        if self.chroma_url:
+            return self.store
+        from index.tables import TableReader
+
+        return TableReader(self.db_dir, lambda: self.store)
 
     @cached_property
     def embedder(self):
         from index.embed import Embedder
 
         return Embedder()
+
+    @cached_property
+    def query_embedder(self):
+        """The model for questions: its ONNX export beside the index when there is one (no
+        torch import), else the sentence-transformers model."""
+        if "embedder" not in self.__dict__:  # an injected model (tests) is used as given
+            from index.embed import default_model_name
+            from index.onnx_embed import OnnxEmbedder
+
+            found = OnnxEmbedder.load(self.db_dir, default_model_name())
+            if found is not None:
+                return found
+        return self.embedder
 
     def indexer(self):
         from index.pipeline import Indexer
@@ -64,16 +96,33 @@ class AppContext:
         with guard:
             report = self.indexer().run(paths, prune=prune, progress=progress)
             self._store = None  # release the client before the guard drops its backup
-            self.__dict__.pop("retriever", None)
-            self.__dict__.pop("assistant", None)
+            self._forget_readers()
+        self.prepare_reading()
         return report
+
+    def prepare_reading(self) -> None:
+        """Write what query processes load instead of computing: the ONNX export of the model
+        (once), the read tables and the BM25 index of the current index."""
+        from index.embed import default_model_name
+        from index.onnx_embed import export, has_export
+
+        if not self.reader.policies():
+            return  # nothing to read yet: no reason to load the model for an export
+        name = default_model_name()
+        if not has_export(self.db_dir, name):
+            try:
+                export(self.embedder, self.db_dir, name)
+            except Exception as exc:  # questions still work, with sentence-transformers
+                log.warning("could not export the embedding model to ONNX (%s: %s); questions will "
+                            "load sentence-transformers instead", type(exc).__name__, exc)
+        self.retriever  # noqa: B018 (building it writes the read tables and the BM25 cache)
 
     @cached_property
     def retriever(self):
         from assistant.retrieve import Retriever
 
         cache = None if self.chroma_url else self.db_dir / "bm25"
-        return Retriever(self.store, self.embedder, cache)
+        return Retriever(self.reader, self.query_embedder, cache)
 
     @cached_property
     def assistant(self):
@@ -83,6 +132,15 @@ class AppContext:
         from insights.service import Insights
 
         insights = Insights(lambda: self.store)
-        changes = lambda pid, question: insights.answer_change(pid, question, embed=self.embedder.embed)  # noqa: E731
-        return Assistant(self.retriever, self.embedder, chat_model_from_env(), llm_timeout=llm_timeout_setting(),
-                         changes=changes)
+        changes = lambda pid, question: insights.answer_change(pid, question, embed=self.query_embedder.embed)  # noqa: E731
+        return Assistant(self.retriever, self.query_embedder, chat_model_from_env(),
+                         llm_timeout=llm_timeout_setting(), changes=changes)
+
+    def warm(self) -> None:
+        """Load the model, tables and assistant and answer one question through every stage,
+        so that the first user's question is answered as fast as the tenth."""
+        from assistant.chat import Assistant
+
+        # An extractive assistant over the same retriever and model: warming never calls an LLM.
+        Assistant(self.retriever, self.query_embedder).ask(WARM_QUESTION)
+        self.assistant  # noqa: B018

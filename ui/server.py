@@ -38,6 +38,7 @@ def create_app(ctx, settings: Settings | None = None, feedback=None):
     services = api.Services(ctx=ctx, settings=settings,
                             limiter=TokenBucket(settings.rate_capacity, settings.rate_period),
                             feedback=feedback)
+    services.warm()  # before the app exists, so before the server binds or says it is ready
 
     app = FastAPI(title="PolicyChat API", version="1.0",
                   description="Answers questions about privacy policies with a short answer and cited, "
@@ -165,6 +166,8 @@ def serve(ctx, host: str = "127.0.0.1", port: int = 7860, workers: int = 1) -> i
     configure_logging()
     ensure_index(ctx)
     url = display_url(host, port)
+    # One worker: the app (and with it the warm assistant) is built before the port is bound.
+    app = create_app(ctx, settings) if workers == 1 else None
     print(f"PolicyChat is serving the chat at {url} (API docs {url}docs, widget {url}widget.js, "
           f"demo {url}demo)", flush=True)
     if workers > 1:
@@ -176,6 +179,6 @@ def serve(ctx, host: str = "127.0.0.1", port: int = 7860, workers: int = 1) -> i
                     log_level="info", proxy_headers=True, access_log=False)
     else:
         # No access log: it would record every client's IP address.
-        uvicorn.run(create_app(ctx, settings), host=host, port=port, log_level="info", proxy_headers=True,
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True,
                     access_log=False)
     return 0

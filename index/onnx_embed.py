@@ -1,0 +1,156 @@
+"""The query-time embedder: the same MiniLM exported once to ONNX, run with onnxruntime.
+
+Importing sentence-transformers (transformers, torch) costs ~10 s; onnxruntime and tokenizers
+cost ~0.5 s. The export is written beside the index by ``policychat index`` (``export``) and
+read by every query process (``OnnxEmbedder.load``); its vectors match sentence-transformers'
+to cosine 0.9999 (tests/test_onnx_embed.py). Pooling is sentence-transformers' mean over the
+attention mask followed by L2 normalisation (the model's modules.json: Transformer, Pooling
+with pooling_mode_mean_tokens, Normalize).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+EXPORT_DIR = "model"          # under the index directory
+SPEC = "embedder.json"
+BATCH = 32
+
+
+def export_dir(db_dir: Path, model_name: str) -> Path:
+    return Path(db_dir) / EXPORT_DIR / model_name
+
+
+def has_export(db_dir: Path, model_name: str) -> bool:
+    return (export_dir(db_dir, model_name) / SPEC).is_file()
+
+
+def export(embedder, db_dir: Path, model_name: str) -> Path:
+    """Write ``embedder``'s (sentence-transformers) model as ONNX plus its tokenizer; idempotent."""
+    target = export_dir(db_dir, model_name)
+    if (target / SPEC).is_file():
+        return target
+    import torch
+
+    st = embedder.model
+    modules = [type(m).__name__ for m in st]
+    pooling = getattr(st[1], "pooling_mode", None) if len(st) > 1 else None
+    if modules != ["Transformer", "Pooling", "Normalize"] or pooling not in ("mean", ("mean",)):
+        # OnnxEmbedder pools like all-MiniLM-L6-v2; another model keeps sentence-transformers
+        raise ValueError(f"only mean-pooled, normalised models are exported, not {modules} ({pooling})")
+    transformer = st[0]
+    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+
+    class _Encoder(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    sample = st.tokenizer(["a short sample", "and a second, somewhat longer sample text"],
+                          padding=True, return_tensors="pt")
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes = {n: {0: "batch", 1: "tokens"} for n in names} | {"hidden": {0: "batch", 1: "tokens"}}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes about the attention mask, not actionable
+        torch.onnx.export(_Encoder(transformer.auto_model.float().eval()), tuple(sample[n] for n in names),
+                          str(tmp / "model.onnx"), input_names=names, output_names=["hidden"],
+                          dynamic_axes=axes, opset_version=17, dynamo=False)
+    _optimise(tmp / "model.onnx")
+    st.tokenizer.backend_tokenizer.save(str(tmp / "tokenizer.json"))
+    (tmp / SPEC).write_text(json.dumps({"name": model_name, "max_seq_length": int(st.max_seq_length),
+                                        "dimension": int(embedder.dimension), "pooling": "mean",
+                                        "normalize": True}))
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    return target
+
+
+def _optimise(path: Path) -> None:
+    """Replace the export by onnxruntime's graph-optimised form, so that each query process
+    skips the optimisation (a third of a second) when it opens the model."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(path.with_name("optimised.onnx"))
+    ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    path.with_name("optimised.onnx").replace(path)
+
+
+class OnnxEmbedder:
+    """``embed``, ``embed_query``, ``token_counts`` and ``dimension`` like ``index.embed.Embedder``."""
+
+    def __init__(self, folder: Path, threads: int | None = None):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        spec = json.loads((folder / SPEC).read_text())
+        self.name = spec["name"]
+        self.max_seq_length = int(spec["max_seq_length"])
+        self.dimension = int(spec["dimension"])
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(self.max_seq_length)
+        self.tokenizer.no_padding()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+        options.log_severity_level = 3
+        # Idle pool threads sleep instead of spinning: a spinning pool takes the CPU the rest of
+        # the answer (Python, another request, another process on 2 cores) needs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # done at export
+        self.session = ort.InferenceSession(str(folder / "model.onnx"), options,
+                                            providers=["CPUExecutionProvider"])
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, db_dir: Path, model_name: str) -> "OnnxEmbedder | None":
+        """The export beside the index, or None when there is none (an index made before)."""
+        folder = export_dir(db_dir, model_name)
+        if not (folder / SPEC).is_file():
+            return None
+        try:
+            return cls(folder)
+        except Exception:  # a damaged export: the caller falls back to sentence-transformers
+            return None
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in self.tokenizer.encode_batch(texts)]
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        encodings = self.tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))  # less padding
+        for b in range(0, len(order), BATCH):
+            batch = order[b:b + BATCH]
+            out[batch] = self._pass([encodings[i] for i in batch])
+        return out
+
+    def _pass(self, encodings) -> np.ndarray:
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        types = np.zeros_like(ids)
+        for row, e in enumerate(encodings):
+            n = len(e.ids)
+            ids[row, :n], mask[row, :n], types[row, :n] = e.ids, e.attention_mask, e.type_ids
+        with self._lock:
+            hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                             "token_type_ids": types})[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]

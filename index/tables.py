@@ -1,0 +1,218 @@
+"""Read tables: the active index as plain files (JSON + .npy), for fast, Chroma-free reading.
+
+Importing chromadb and opening an embedded store costs seconds; every question and listing
+in a fresh process paid it. After each indexing run the active generations' manifests,
+sources, chunk and unit rows (vectors included) are written to ``read/<stamp>/`` beside the
+index, keyed by the index's change stamp (``index.snapshot``): a reader uses them only while
+the stamp is unchanged, so a re-index by any process makes them stale at once.
+``TableReader`` answers the same read calls as ``index.store.Store`` (``policies``,
+``query_units``, …) from them, with exact nearest-neighbour search in numpy, and rebuilds
+them from the store when they are missing or stale (an index written before they existed).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from index.records import Chunk, Policy, Unit
+from index.snapshot import stamp_of
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from index.vector_table import VectorTable
+
+READ_DIR = "read"
+FORMAT = 2  # bumped whenever the columns change: tables of another format are rebuilt
+CHUNK_COLUMNS = ("id", "policy", "gen", "version", "current", "section", "start", "end", "tokens", "text")
+UNIT_COLUMNS = ("chunk_id", "policy", "gen", "version", "current", "section", "start", "end", "text",
+                "paragraph", "bullet", "intro", "label")
+
+
+def tables_dir(db_dir: Path, stamp: float) -> Path:
+    return Path(db_dir) / READ_DIR / str(int(stamp))
+
+
+def write_tables(store, db_dir: Path, stamp: float | None = None) -> Path:
+    """Write the store's active generations as read tables for ``stamp`` (default: the
+    current one); returns their folder. Safe against concurrent writers (atomic rename)."""
+    db_dir = Path(db_dir)
+    stamp = stamp_of(db_dir) if stamp is None else stamp
+    target = tables_dir(db_dir, stamp)
+    gens = store.generations()
+    policies = store.policies()
+    wanted = sorted(set(gens.values()))
+    import numpy as np
+
+    from index.vector_table import collection_rows
+
+    chunks = collection_rows(store.chunks, wanted, CHUNK_COLUMNS, "id")
+    units = collection_rows(store.units, wanted, UNIT_COLUMNS, None)
+    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    (tmp / "policies.json").write_text(json.dumps(
+        {"format": FORMAT, "stamp": int(stamp), "gens": gens, "policies": {p: v.to_dict() for p, v in policies.items()}}))
+    (tmp / "sources.json").write_text(json.dumps(store.source_texts()))
+    for name, (columns, vectors) in (("chunks", chunks), ("units", units)):
+        (tmp / f"{name}.json").write_text(json.dumps(columns))
+        np.save(tmp / f"{name}.npy", vectors)
+    if target.exists() and Tables.load(db_dir, stamp) is None:
+        shutil.rmtree(target, ignore_errors=True)  # written in an older format
+    try:
+        tmp.rename(target)
+    except OSError:  # another process wrote the same tables first
+        shutil.rmtree(tmp, ignore_errors=True)
+    for old in (db_dir / READ_DIR).iterdir():
+        if old.name != target.name and ".tmp-" not in old.name:
+            shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+class Tables:
+    """One stamp's read tables, loaded piecewise on first use."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        head = json.loads((folder / "policies.json").read_text())
+        if head.get("format") != FORMAT:
+            raise ValueError(f"read tables of format {head.get('format')}, not {FORMAT}")
+        self.stamp = head["stamp"]
+        self.gens: dict[str, str] = head["gens"]
+        self.manifests: dict[str, dict] = head["policies"]
+        self._lock = threading.RLock()
+        self._loaded: dict[str, object] = {}
+
+    @classmethod
+    def load(cls, db_dir: Path, stamp: float) -> "Tables | None":
+        folder = tables_dir(db_dir, stamp)
+        try:
+            return cls(folder) if (folder / "policies.json").is_file() else None
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def _part(self, name: str):
+        with self._lock:
+            if name not in self._loaded:
+                if name == "sources":
+                    self._loaded[name] = json.loads((self.folder / "sources.json").read_text())
+                else:
+                    import numpy as np
+
+                    from index.vector_table import VectorTable
+
+                    columns = json.loads((self.folder / f"{name}.json").read_text())
+                    self._loaded[name] = VectorTable(columns, np.load(self.folder / f"{name}.npy"))
+            return self._loaded[name]
+
+    @property
+    def chunks(self) -> VectorTable:
+        return self._part("chunks")
+
+    @property
+    def units(self) -> VectorTable:
+        return self._part("units")
+
+    @property
+    def sources(self) -> dict[str, str]:
+        return self._part("sources")
+
+    def chunk(self, i: int) -> Chunk:
+        from index.store import _chunk_from
+
+        c = self.chunks.columns
+        return _chunk_from(c["id"][i], "", {n: c[n][i] for n in CHUNK_COLUMNS})
+
+    def unit(self, i: int) -> tuple[Unit, Chunk]:
+        """A unit and a header-only Chunk (policy, section, version), like Store's unit rows."""
+        from index.store import _unit_row
+
+        c = self.units.columns
+        return _unit_row("", {n: c[n][i] for n in UNIT_COLUMNS if c[n][i] is not None})
+
+    def units_by_chunk(self) -> dict[str, list[int]]:
+        with self._lock:
+            if "by_chunk" not in self._loaded:
+                columns = self.units.columns
+                by_chunk: dict[str, list[int]] = {}
+                for i in sorted(range(self.units.size), key=lambda i: columns["start"][i]):
+                    by_chunk.setdefault(columns["chunk_id"][i], []).append(i)
+                self._loaded["by_chunk"] = by_chunk
+            return self._loaded["by_chunk"]
+
+
+class TableReader:
+    """The read calls of ``index.store.Store`` answered from read tables; the store itself is
+    opened (``open_store``) only to rebuild tables that are missing or stale."""
+
+    def __init__(self, db_dir: Path, open_store: Callable[[], object]):
+        self.db_dir = Path(db_dir)
+        self._open_store = open_store
+        self._tables: Tables | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def tables(self) -> Tables:
+        stamp = stamp_of(self.db_dir)
+        current = self._tables
+        if current is not None and current.stamp == int(stamp):
+            return current
+        with self._lock:
+            found = Tables.load(self.db_dir, stamp)
+            if found is None:
+                write_tables(self._open_store(), self.db_dir, stamp)
+                found = Tables.load(self.db_dir, stamp)
+            self._tables = found
+            return found
+
+    # --- the Store read interface ---------------------------------------------------------
+    def ping(self) -> None:
+        self.tables  # noqa: B018 (loading is the check)
+
+    def generations(self) -> dict[str, str]:
+        return dict(self.tables.gens)
+
+    def policies(self) -> dict[str, Policy]:
+        return {pid: Policy.from_dict(m) for pid, m in sorted(self.tables.manifests.items())}
+
+    def source_text(self, policy_id: str) -> str | None:
+        return self.tables.sources.get(policy_id)
+
+    def source_texts(self) -> dict[str, str]:
+        return dict(self.tables.sources)
+
+    def chunk_rows(self, gens: list[str]):
+        from index.store import StoredChunk
+
+        t = self.tables
+        return [StoredChunk(t.chunk(i), t.chunks.columns["gen"][i]) for i in t.chunks.rows({"gen": {"$in": list(gens)}})]
+
+    def query_chunks(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[Chunk, float]]:
+        t = self.tables
+        return [(t.chunk(i), sim) for i, sim in t.chunks.nearest(vector, k, where)]
+
+    def query_units(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[Unit, Chunk, float]]:
+        t = self.tables
+        return [(*t.unit(i), sim) for i, sim in t.units.nearest(vector, k, where)]
+
+    rank_units = query_units  # both exact here
+
+    def units_in(self, chunk_id: str) -> list[Unit]:
+        t = self.tables
+        return [t.unit(i)[0] for i in t.units_by_chunk().get(chunk_id, [])]
+
+    def unit_rows_of(self, gen: str) -> tuple[list[tuple[Unit, Chunk]], np.ndarray]:
+        """Every unit of one generation with its header-only Chunk, and their vectors."""
+        t = self.tables
+        rows = t.units.rows({"gen": gen})
+        return [t.unit(i) for i in rows], t.units.vectors[rows]
+
+    def unit_centrality(self, gen: str) -> dict[tuple[str, int], float]:
+        from index.vectors import unit_centrality
+
+        rows, vectors = self.unit_rows_of(gen)
+        return unit_centrality([u for u, _ in rows], vectors)
