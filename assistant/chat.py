@@ -13,8 +13,8 @@ from assistant.answer import INJECTION_TEXT, abstention_text, citations_for, com
 import numpy as np
 
 from assistant.evidence import (Evidence, expand_list_intros, merge_evidence, policy_statements, select_likely,
-                                with_antecedents, with_named_items, with_sibling_items)
-from assistant.features import Question, answerable_features, candidate_features
+                                with_antecedents)
+from assistant.features import Question, answerable_features, candidate_features, organisations_in
 from assistant.generate import GenerationFailed, Generator, check_citations
 from assistant.guard import is_injection
 from assistant.language import UNSUPPORTED_LANGUAGE_TEXT, LanguageDetector
@@ -191,17 +191,11 @@ class Assistant:
         return pid, self._completed(question, chosen), answerable
 
     def _completed(self, question: str, chosen: list):
-        """The chosen passages with what they need to be read alone: the other items of a list
-        of what is collected, the sentence an anaphor points back to, the names listed under a
-        description, a list's items for its intro."""
+        """The chosen passages with what they need to be read alone: the sentence an anaphor
+        points back to, a list's items for its intro."""
         s = self.settings
-        if s.sibling_items:
-            chosen = with_sibling_items(question, chosen, self.retriever.store, self.retriever.sources)
         if s.antecedents:
             chosen = with_antecedents(chosen, self.retriever.store)
-        if s.named_items:
-            chosen = with_named_items(question, chosen, self.retriever.store, self.retriever.units_following,
-                                      self.retriever.sources)
         if s.list_intros:
             chosen = expand_list_intros(chosen, self.retriever.store, self.retriever.units_following,
                                         self.retriever.sources)
@@ -244,6 +238,8 @@ class Assistant:
                 if chunk is not None:
                     ranked.append(Evidence(unit, chunk, p, float(features[j, 0]), float(features[j, 6])))
         ranked = policy_statements(ranked)
+        if self.settings.require_named and ranked:
+            ranked, answerable = naming_the_organisations(question, ranked, answerable)
         ranked.sort(key=lambda e: -e.score)
         return ranked, answerable
 
@@ -274,6 +270,16 @@ class Assistant:
         session = self.sessions.get(session_id)
         session.turns.append(Turn(answer.question, answer.standalone_question,
                                   tuple(answer.policies) or None, answer.versions, answer.text))
+
+
+def naming_the_organisations(question: str, ranked: list[Evidence], answerable: float) -> tuple[list[Evidence], float]:
+    """For a question naming organisations (Stripe, the Facebook pixel): the passages that name
+    one of them; none, and no answer, when no passage does (the policy is silent on them)."""
+    asked = organisations_in(question)
+    if not asked:
+        return ranked, answerable
+    naming = [e for e in ranked if any(name in f"{e.unit.label} {e.unit.text}".lower() for name in asked)]
+    return naming, answerable if naming else 0.0
 
 
 def _word_tokens(text: str) -> Iterator[tuple[str, str]]:

@@ -26,6 +26,11 @@ class Entity:
     text: str
 
 
+def _unusual(name: str) -> bool:
+    """A name of several words or with an inner capital (PayPal): no ordinary word in any case."""
+    return " " in name or any(c.isupper() for c in name[1:])
+
+
 def _alternation(words: list[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
 
@@ -56,8 +61,11 @@ def _patterns() -> dict[str, re.Pattern]:
                            r"|\b(?:19|20)\d{2}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/(?:19|20)?\d{2}\b"
                            r"|(?<![\d/])(?:19|20)\d{2}(?![\d/])"),
         "country": re.compile(rf"(?<![\w.])(?:{_alternation(_country_names() + vocab['regions'])})(?![\w])"),
+        # Known names match in any case when they cannot be ordinary words ("google analytics",
+        # "paypal"); single plain words ("Stripe", "Segment") only capitalised.
         "org": re.compile(rf"\b{capital}(?:\s+(?:{capital}|of|and|&))*\s+(?:{suffixes})(?![\w])"
-                          rf"|\b(?:{_alternation(vocab['organisations'])})\b"),
+                          rf"|(?i:\b(?:{_alternation([n for n in vocab['organisations'] if _unusual(n)])})\b)"
+                          rf"|\b(?:{_alternation([n for n in vocab['organisations'] if not _unusual(n)])})\b"),
     }
 
 

@@ -144,43 +144,6 @@ def units_after(ev: Evidence, store, following: Callable[[Chunk], list[Unit]] | 
     return after + following(ev.chunk) if following is not None else after
 
 
-SHORT_ITEM_WORDS = 8
-# "Which companies set marketing cookies?": the answer is a run of names under a description.
-ENUMERATION_RE = re.compile(r"(?i)\b(?:which|what)\s+(?:\w+\s+){0,2}?(?:companies|partners|platforms|providers|"
-                            r"processors|vendors|tools|networks|third parties|advertisers|apps|countries)\b")
-
-
-def names_after(after: list[Unit], source: str) -> list[Unit]:
-    """The run of short lines right after a paragraph (a table of names, "Criteo https://…"),
-    as long as it lasts; [] when the paragraph is followed by prose."""
-    run: list[Unit] = []
-    for unit in after:
-        if not begins_line(source, unit.start):
-            if run:
-                break
-            continue  # the rest of the paragraph itself
-        if len(unit.text.split()) > SHORT_ITEM_WORDS or unit.text.rstrip().endswith(":"):
-            break
-        run.append(unit)
-        if len(run) == LIST_ITEMS:
-            break
-    return run if len(run) >= 2 else []
-
-
-def with_named_items(question: str, chosen: list[Evidence], store, following: Callable[[Chunk], list[Unit]],
-                     sources: dict[str, str]) -> list[Evidence]:
-    """For a question asking which companies, tools … : the best passage plus the run of names
-    listed right under it (a description of marketing cookies, then its vendors line by line)."""
-    if not chosen or not ENUMERATION_RE.search(question):
-        return chosen
-    best = max(chosen, key=lambda e: e.score)
-    source = sources.get(best.chunk.policy)
-    if source is None:
-        return chosen
-    names = names_after(units_after(best, store, following), source)
-    return merge_evidence(chosen, [best.bringing(u) for u in names])
-
-
 def _intro_above(ev: Evidence) -> str:
     """The last line ending in ":" above this unit in its chunk's text, "" if none (a cheap
     look at text in hand, so the store is asked for the chunk's units only when it pays)."""
@@ -228,43 +191,6 @@ def expand_list_intros(chosen: list[Evidence], store, following: Callable[[Chunk
             seen.add((ev.unit.chunk_id, ev.unit.start))
             unique.append(ev)
     return unique
-
-
-# "What info do you collect when I buy stuff?", "what personal details do they hold": the
-# answer is a list of categories.
-COLLECTED_RE = re.compile(r"(?i)\bwhat\b(\s+\w+){0,3}?\s+(info|information|data|details|stuff)\b.{0,30}"
-                          r"\b(collect|collected|gather|store|hold|keep|log|ask for|record)\b")
-PURPOSES_RE = re.compile(r"(?i)\b(purposes?|reasons?|why)\b")
-
-
-def with_sibling_items(question: str, chosen: list[Evidence], store, sources) -> list[Evidence]:
-    """For "what information do you collect when …": when the best passage is an item of a
-    list, the list's other items (the categories collected) come with it. A list of purposes
-    ("… collected for the following purposes:") answers why, not what, and stays out."""
-    if not chosen or not COLLECTED_RE.search(question):
-        return chosen
-    best = max(chosen, key=lambda e: e.score)
-    source = sources.get(best.chunk.policy)
-    if source is None or not is_bulleted(source, best.unit.start):
-        return chosen
-    units = store.units_in(best.unit.chunk_id)
-    intro = list_intro_of(best.unit, units)
-    if PURPOSES_RE.search(intro.text if intro is not None else best.chunk.section):
-        return chosen
-    at = next((i for i, u in enumerate(units) if u.start == best.unit.start), None)
-    if at is None:
-        return chosen
-    run = [best.unit]
-    for step in (-1, 1):
-        i = at + step
-        while 0 <= i < len(units) and not units[i].text.rstrip().endswith(":"):
-            if is_bulleted(source, units[i].start):
-                run.append(units[i])
-            elif begins_line(source, units[i].start):
-                break  # a paragraph: the list has ended
-            i += step
-    items = sorted(run, key=lambda u: u.start)[:LIST_ITEMS]
-    return merge_evidence(chosen, [best.bringing(u) for u in items])
 
 
 # "Some or all of these tools may be used to track you": the tools are named the sentence before.

@@ -79,9 +79,14 @@ def asks_for(question: str) -> np.ndarray:
                      for singles, phrases in (_cues()[k] for k in KINDS)], dtype=np.float32)
 
 
+def organisations_in(question: str) -> set[str]:
+    """The organisations a question names (the entity tagger's), lower-cased."""
+    return {e.text.lower() for e in tag(question) if e.kind == "org"}
+
+
 def named_in(question: str) -> list[str]:
     """Organisations and capitalised words after the first word: names the question asks about."""
-    names = {e.text.lower() for e in tag(question) if e.kind == "org"}
+    names = organisations_in(question)
     tokens = question.split()
     for token in tokens[1:]:
         word = token.strip("?!.,;:()\"'’s")

@@ -33,6 +33,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 UNSUPPORTED_LANGUAGE_TEXT = "PolicyChat answers questions in English. Please ask your question in English."
 
@@ -104,12 +105,31 @@ class LanguageDetector:
         words = sum(any(c.isalpha() for c in token) for token in text.split())
         if not words:
             return LanguageGuess("und", 1.0, 0)
+        if plainly_english(text):
+            return LanguageGuess("en", 1.0, words)  # most questions: no model load in a fresh process
         ranks = self._identifier().rank(text)
         top, p_en = ranks[0][0], dict(ranks).get("en", 0.0)
         if _non_latin_share(text) >= NON_LATIN_SHARE:
             return LanguageGuess(top if top != "en" else "und", p_en, words)
         threshold = P_EN_MIN if words >= MIN_WORDS else P_EN_MIN_SHORT
         return LanguageGuess("en" if p_en >= threshold else top, p_en, words)
+
+
+FUNCTION_WORDS = Path(__file__).resolve().parent / "data" / "english_function_words.txt"
+
+
+@lru_cache(maxsize=1)
+def _function_words() -> frozenset[str]:
+    lines = FUNCTION_WORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(w for line in lines if not line.startswith("#") for w in line.split())
+
+
+def plainly_english(text: str) -> bool:
+    """ASCII with at least two distinct English function words ("how do I …", "what is your …")."""
+    if not text.isascii():
+        return False
+    found = {w.strip("?!.,;:'\"()").lower().replace("'", "") for w in text.split()} & _function_words()
+    return len(found) >= 2
 
 
 @lru_cache(maxsize=1)

@@ -1,7 +1,8 @@
 """How the assistant answers, beyond the ranker's own thresholds: one validated record.
 
 The switches name the context steps that follow ranking; each is kept only while it pays in
-the ablation table of docs/quality.md (``python -m eval.ablate``).
+the ablation table of docs/quality.md (``python -m eval.ablate``); two that did not (a list's
+other items for "what do you collect", the names under a description) were removed.
 """
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from dataclasses import dataclass
 class AnswerSettings:
     candidates: int = 40          # units ranked per policy besides those of the top chunks
     question_parts: bool = True   # a two-part question gets the best passage of each part
-    sibling_items: bool = True    # "what do you collect": an item brings its list's other items
     antecedents: bool = True      # "These cookies …" brings the sentence it points back to
-    named_items: bool = True      # "which companies …": a description brings the names under it
     list_intros: bool = True      # a list intro is replaced by (or joined with) its items
+    require_named: bool = True    # a question naming an organisation ("do you use Stripe?") is
+                                  # answered only by passages that name it
 
     def __post_init__(self) -> None:
         if self.candidates < 1:

@@ -228,31 +228,6 @@ def test_a_demonstrative_brings_its_neighbour_in_the_paragraph_only():
     assert not REFERS_BACK_RE.search("The right of access: This means that you may ask.")  # its own label
 
 
-def test_an_item_of_a_list_of_what_is_collected_brings_the_other_items():
-    from assistant.evidence import with_sibling_items
-
-    text = ("If you are a Buyer, we will ask you to provide:\n\n"
-            "· contact information including: name; address;\n\n· payment information;\n\n"
-            "· information about your purchases;\n\nWe also collect browsing data.\n\n"
-            "The data is collected for the following purposes:\n\n· Your email is used to contact you\n\n"
-            "· Your PayPal details are used to pay you\n")
-    chunk = _chunk_of(text)
-    texts = ("If you are a Buyer, we will ask you to provide:", "contact information including: name; address;",
-             "payment information;", "information about your purchases;", "We also collect browsing data.",
-             "The data is collected for the following purposes:", "Your email is used to contact you",
-             "Your PayPal details are used to pay you")
-    units = [_unit_at(text, t) for t in texts]
-    store, sources = _store_of(*units), {"p": text}
-    purchases = Evidence(units[3], chunk, 0.9, 0.7, 0.5)
-    out = with_sibling_items("what info do u collect when i buy stuff", [purchases], store, sources)
-    assert [e.unit.text for e in out] == list(texts[1:4])
-    # other questions, and a list of purposes (why, not what), are left alone
-    assert with_sibling_items("how is my purchase history used?", [purchases], store, sources) == [purchases]
-    paypal = Evidence(units[7], chunk, 0.9, 0.7, 0.5)
-    assert with_sibling_items("what details do you hold about me for paying commissions", [paypal], store,
-                              sources) == [paypal]
-
-
 # --- routing words -----------------------------------------------------------------------------
 def test_policy_words_are_dropped_from_the_topic_only_with_a_version_cue():
     from assistant.route import topic_of

@@ -91,7 +91,7 @@ def test_the_answering_passage_is_cited(assistant, question, expected):
 
 
 @pytest.mark.parametrize("question", [
-    "does acmeinsure use facial recognition on my photos?",
+    "does acmeinsure share my claims with Stripe?",
     "what is the price of travel insurance to Japan?",
     "what's the weather like in Dublin tomorrow?",
 ])
