@@ -22,7 +22,7 @@ from assistant.abbreviations import expand_abbreviations
 from assistant.ranker import Ranker
 from assistant.settings import AnswerSettings
 from assistant.question import normalize_question, question_parts
-from assistant.records import Answer, Hit, Scope
+from assistant.records import Answer, Scope
 from assistant.retrieve import Retriever
 from assistant.route import Route, choose_versions, is_comparison, route, topic_of
 from assistant.session import Rewrite, SessionStore, Turn, rewrite

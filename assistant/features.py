@@ -85,14 +85,9 @@ def organisations_in(question: str) -> set[str]:
 
 
 def named_in(question: str) -> list[str]:
-    """Organisations and capitalised words after the first word: names the question asks about."""
-    names = organisations_in(question)
-    tokens = question.split()
-    for token in tokens[1:]:
-        word = token.strip("?!.,;:()\"'’s")
-        if len(word) > 2 and word[0].isupper() and not word.isupper() and word.lower() not in names:
-            names.add(word.lower())
-    return sorted(names)
+    """The organisations the question names ("Stripe", "Google Analytics"); a person's or a
+    place's name in a casual question ("… asks Zanzibar") is not what it asks about."""
+    return sorted(organisations_in(question))
 
 
 def _share(weights: dict[str, float], present: frozenset[str]) -> float:

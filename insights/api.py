@@ -129,16 +129,16 @@ def metered(request: Request):
 
 
 def run(request: Request, fn):
-    from insights.diff import VersionError
+    from insights.diff import UnknownVersion
     from insights.service import NoLabelError, UnknownPolicyError
 
     services = metered(request)
     with services.store_guard():
         try:
             return fn(insights_of(request)).to_dict()
-        except UnknownPolicyError as exc:
+        except (UnknownPolicyError, UnknownVersion) as exc:  # no such policy, no such version: not found
             raise ApiError(404, str(exc).strip("'\"")) from None
-        except (NoLabelError, VersionError, ValueError) as exc:
+        except (NoLabelError, ValueError) as exc:  # VersionError among them
             raise ApiError(422, str(exc).strip("'\"")) from None
 
 

@@ -26,7 +26,11 @@ _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 
 
 class VersionError(ValueError):
-    """A version the policy does not have, or a policy with a single version."""
+    """A version request that cannot be compared (one version only, the same version twice)."""
+
+
+class UnknownVersion(VersionError):
+    """A version label the policy does not have."""
 
 
 @dataclass(frozen=True)
@@ -242,7 +246,7 @@ def diff_versions(parsed: ParsedPolicy, old_version: str | None, new_version: st
     labels = [v.label for v in parsed.policy.versions]
     for v in (old_version, new_version):
         if v not in labels:
-            raise VersionError(f"{parsed.policy.id} has no version '{v}' (versions: "
+            raise UnknownVersion(f"{parsed.policy.id} has no version '{v}' (versions: "
                                f"{', '.join(str(x) for x in labels)})")
     old, new = version_sections(parsed, old_version), version_sections(parsed, new_version)
     old_index = {s.key: st.path for st in old for s in st.sentences}

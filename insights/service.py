@@ -19,7 +19,7 @@ from index.records import Chunk, Policy, SourceDoc, Unit
 from index.text import plain
 from insights.changes import ChangeAnswer, diff_for_question
 from insights.compare import Comparison, compare_labels
-from insights.diff import PolicyDiff, VersionError, default_versions, diff_versions
+from insights.diff import PolicyDiff, UnknownVersion, VersionError, default_versions, diff_versions
 from insights.label import Labeler, Passage
 from insights.records import PolicyLabel
 
@@ -171,7 +171,7 @@ class Insights:
 def check_version(policy: Policy, version: str | None) -> None:
     labels = [v.label for v in policy.versions]
     if version is not None and version not in labels:
-        raise VersionError(f"{policy.id} has no version '{version[:40]}' (versions: "
+        raise UnknownVersion(f"{policy.id} has no version '{version[:40]}' (versions: "
                            f"{', '.join(str(x or 'undated') for x in labels)})")
 
 

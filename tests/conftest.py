@@ -1,6 +1,7 @@
 """Shared fixtures: one real embedding model and one real indexed corpus per test session."""
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -151,3 +152,66 @@ class ChromaServer:
             self.proc.terminate()
             self.proc.wait(timeout=60)
             self.proc = None
+
+
+# --- one real browser per test session (two sync Playwright instances cannot coexist) -------
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's chromium (playwright cannot download its own browser here); installed if missing."""
+    if not CHROMIUM.exists():
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
+            done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+            if done.returncode != 0:
+                pytest.fail(f"could not install chromium ({' '.join(cmd)}): {done.stderr[-500:]}")
+    return str(CHROMIUM)
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Watch:
+    """Console errors, page errors and dialogs of one page (dialogs are dismissed)."""
+
+    def __init__(self, page):
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("dialog", self._dialog)
+
+    def _dialog(self, dialog):
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def csp_violations(self) -> list[str]:
+        return [e for e in self.errors if "Content Security Policy" in e]
+
+
+@pytest.fixture
+def page_factory(browser):
+    contexts = []
+
+    def make(width=1280, height=800, touch=False):
+        context = browser.new_context(viewport={"width": width, "height": height}, has_touch=touch)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        return page, Watch(page)
+
+    yield make
+    for c in contexts:
+        c.close()
+
+

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import shutil
 import socket
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -26,9 +24,6 @@ pytestmark = [pytest.mark.browser,
               pytest.mark.filterwarnings("ignore:.*no_silent_downcasting.*"),
               pytest.mark.filterwarnings("ignore:The copy keyword is deprecated.*")]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 ANSWER_TIMEOUT = 120_000  # ms: the first answer warms up the model and the lexical index
 PAYLOAD = "<img src=x onerror=alert(1)>"
 HOSTILE_CSS = ("* { display:block!important; font-size:2px!important; color:transparent!important } "
@@ -56,18 +51,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def chromium_path() -> str:
-    """Debian's chromium (playwright cannot download its own browser here); installed if missing."""
-    if not CHROMIUM.exists():
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-            done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
-            if done.returncode != 0:
-                pytest.fail(f"could not install chromium ({' '.join(cmd)}): {done.stderr[-500:]}")
-    return str(CHROMIUM)
 
 
 @pytest.fixture(scope="session")
@@ -161,50 +144,6 @@ def servers(browser_db, embedder, tmp_path_factory):
     server.should_exit = True
     thread.join(timeout=10)
     hosts.close()
-
-
-@pytest.fixture(scope="session")
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-class Watch:
-    """Console errors, page errors and dialogs of one page (dialogs are dismissed)."""
-
-    def __init__(self, page):
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("dialog", self._dialog)
-
-    def _dialog(self, dialog):
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def csp_violations(self) -> list[str]:
-        return [e for e in self.errors if "Content Security Policy" in e]
-
-
-@pytest.fixture
-def page_factory(browser):
-    contexts = []
-
-    def make(width=1280, height=800, touch=False):
-        context = browser.new_context(viewport={"width": width, "height": height}, has_touch=touch)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        return page, Watch(page)
-
-    yield make
-    for c in contexts:
-        c.close()
 
 
 # --- the Gradio chat ----------------------------------------------------------------------

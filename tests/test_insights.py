@@ -210,12 +210,12 @@ def test_api_label_compare_diff(client, ctx):
 
 @pytest.mark.parametrize("path, status, needle", [
     ("/api/policies/nope/label", 404, "unknown policy 'nope'"),
-    ("/api/policies/alibaba/label?version=1999", 422, "no version '1999'"),
+    ("/api/policies/alibaba/label?version=1999", 404, "no version '1999'"),
     ("/api/compare?ids=alibaba", 422, "at least two"),
     ("/api/compare?ids=alibaba,nope", 404, "unknown policy 'nope'"),
     ("/api/compare", 422, "is required"),
     ("/api/policies/podpartner/diff", 422, "one version only"),
-    ("/api/policies/alibaba/diff?from=x", 422, "no version 'x'"),
+    ("/api/policies/alibaba/diff?from=x", 404, "no version 'x'"),
 ])
 def test_api_errors_are_clean(client, path, status, needle):
     response = client.get(path)

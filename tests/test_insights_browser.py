@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
-from tests.test_browser import browser, chromium_path, page_factory  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore:.*no_silent_downcasting.*"),
               pytest.mark.filterwarnings("ignore:The copy keyword is deprecated.*"),

@@ -191,4 +191,5 @@ def test_questions_say_what_kind_of_value_they_want():
     asks = dict(zip(KINDS, asks_for("how long do you keep my data?")))
     assert asks["duration"] == 1.0 and asks["money"] == 0.0
     assert dict(zip(KINDS, asks_for("what's your privacy email?")))["email"] == 1.0
-    assert named_in("do you share my data with Northbridge Re?") == ["northbridge"]
+    assert named_in("do you share my data with Stripe?") == ["stripe"]
+    assert named_in("who receives my payment data? Zanzibar Quokkafield asks") == []

@@ -129,7 +129,8 @@ class ErrorOut(BaseModel):
     error: str
 
 
-ERRORS = {code: {"model": ErrorOut} for code in (404, 413, 422, 429, 503)}
+# 400: a body that is not JSON at all
+ERRORS = {code: {"model": ErrorOut} for code in (400, 404, 413, 422, 429, 503)}
 
 
 # --- validation shared by the API and the chat -----------------------------------------
