@@ -227,7 +227,8 @@ def choose_abstention(rows: list[tuple[Sample, np.ndarray]], groups: list[int]) 
         gold_acc = float(((oof[~pqa] >= t) == (y[~pqa] == 1)).mean()) if (~pqa).any() else 1.0
         return gold_acc - (10.0 if (oof[pqa] < t).mean() > ABSTAIN_AT_MOST else 0.0)
 
-    t = float(max(np.round(np.arange(0.05, 0.95, 0.01), 2), key=lambda t: (score(t), -t)))
+    # among equally good thresholds the highest: the PolicyQA limit already guards answerable questions
+    t = float(max(np.round(np.arange(0.05, 0.95, 0.01), 2), key=lambda t: (score(t), t)))
     report = {"policyqa_oof_abstain": round(float((oof[pqa] < t).mean()), 4),
               "gold_dev_oof_abstention_accuracy": round(float(((oof[~pqa] >= t) == (y[~pqa] == 1)).mean()), 4)}
     return fit_answerable(x, y), t, report

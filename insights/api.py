@@ -14,7 +14,7 @@ from ui.api import ApiError, CitationOut, ErrorOut, services_of
 from ui.security import client_key
 
 router = APIRouter()
-ERRORS = {code: {"model": ErrorOut} for code in (404, 422, 429, 503)}
+ERRORS = {code: {"model": ErrorOut} for code in (404, 409, 422, 429, 503)}  # 409: nothing to compare
 
 
 # --- response models (the documented JSON; docs/labels.md) --------------------------------
@@ -129,7 +129,7 @@ def metered(request: Request):
 
 
 def run(request: Request, fn):
-    from insights.diff import UnknownVersion
+    from insights.diff import UnknownVersion, VersionError
     from insights.service import NoLabelError, UnknownPolicyError
 
     services = metered(request)
@@ -138,7 +138,9 @@ def run(request: Request, fn):
             return fn(insights_of(request)).to_dict()
         except (UnknownPolicyError, UnknownVersion) as exc:  # no such policy, no such version: not found
             raise ApiError(404, str(exc).strip("'\"")) from None
-        except (NoLabelError, ValueError) as exc:  # VersionError among them
+        except VersionError as exc:  # one version only, the same version twice: nothing to compare
+            raise ApiError(409, str(exc).strip("'\"")) from None
+        except (NoLabelError, ValueError) as exc:
             raise ApiError(422, str(exc).strip("'\"")) from None
 
 
@@ -152,8 +154,9 @@ def label(request: Request, policy_id: str,
 
 @router.get("/api/compare", response_model=CompareOut, response_model_by_alias=True, responses=ERRORS,
             tags=["insights"], summary="Compare policies' labels: practices as rows, policies as columns")
-def compare(request: Request, ids: str = Query(..., max_length=1000, description="comma-separated policy ids, "
-                                               "2 to 8", examples=["aliexpress,alibaba"])):
+def compare(request: Request, ids: str = Query(..., max_length=1000,
+                                               description="comma-separated policy ids, 2 to 8 different ones",
+                                               examples=["aliexpress,alibaba"])):
     wanted = [p.strip() for p in ids.split(",") if p.strip()]
     return run(request, lambda ins: ins.compare(wanted))
 

@@ -100,10 +100,11 @@ def test_answer_text_names_the_policy_it_answers_from(extractive, ctx):
     assert answer.standalone_question == answer.question == "who receives my payment data?"
 
 
-OUT_OF_SCOPE = ["what's the weather in Paris", "write me a poem", "what's the capital of France?",
-                pytest.param("recommend me a good vpn pls", marks=pytest.mark.xfail(
-                    strict=True, reason="known: an open off-topic question can pass one policy's abstention "
-                                        "threshold (docs/quality.md, known limits)"))]
+KNOWN_OPEN_MISS = pytest.mark.xfail(strict=True, reason="known: an open off-topic question can pass one "
+                                    "policy's abstention threshold (docs/quality.md, known limits)")
+OUT_OF_SCOPE = ["what's the weather in Paris", "write me a poem",
+                pytest.param("what's the capital of France?", marks=KNOWN_OPEN_MISS),
+                pytest.param("recommend me a good vpn pls", marks=KNOWN_OPEN_MISS)]
 
 
 def assert_abstained(answer, lead: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from schemathesis.checks import positive_data_acceptance
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -72,7 +73,9 @@ def test_every_operation_keeps_the_schema(api_schema, policy_ids, mode):
                   suppress_health_check=list(HealthCheck))
         @given(case=cases(operation, mode, policy_ids))
         def run(case):
-            response = case.call_and_validate()
+            # "2 to 8 *different* ids" cannot be said in OpenAPI: "a,a" is schema-valid and refused
+            excluded = [positive_data_acceptance] if operation.path == "/api/compare" else None
+            response = case.call_and_validate(excluded_checks=excluded)
             statuses.setdefault(label, set()).add(response.status_code)
 
         run()

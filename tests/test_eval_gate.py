@@ -14,11 +14,11 @@ from eval.metrics import HIGHER_IS_BETTER
 # Gates sit a little below MEASURED values (docs/quality.md), on the splits nobody tuned on:
 # gold test, the paraphrases and the held-out PolicyQA-dev policies. Gold dev is reported,
 # not gated (the ranker's weights and thresholds were chosen on it).
-# Measured 2026-12-02 07:42 UTC (docs/quality.md): gold test recall 0.500, precision 0.497,
-# abstention 0.860; paraphrases citing the original's evidence 0.519; PolicyQA held out: practice
-# hit 0.546 (top-3 sentences 0.443), 431 characters, 1.0 % abstentions.
+# Measured 2026-12-02 07:58 UTC (docs/quality.md): gold test recall 0.500, precision 0.498,
+# abstention 0.912; paraphrases citing the original's evidence 0.513; PolicyQA held out: practice
+# hit 0.544 (top-3 sentences 0.443), 431 characters, 1.1 % abstentions.
 SPLIT_GATES = {
-    "gold test": {"citation_recall": 0.46, "citation_precision": 0.45, "abstention_accuracy": 0.82},
+    "gold test": {"citation_recall": 0.46, "citation_precision": 0.45, "abstention_accuracy": 0.86},
     "paraphrases": {"cites_original": 0.47},
 }
 POLICYQA_GATES = {"practice_hit": 0.51, "abstain_at_most": 0.03, "chars_at_most": 600, "over_baseline": 0.07}
@@ -26,7 +26,7 @@ THRESHOLDS = {
     # Whole gold set: things that must always hold, and generous latencies (shared CI machines).
     "ours": {"quote_exact": 1.0, "forbidden_violations": 0, "errors": 0, "latency_p50": 2.0, "latency_p95": 10.0},
     # Ours must not be worse than the naive baseline (0.0); it never abstains and cites whole
-    # 1,000-character chunks (measured: recall 0.604 vs 0.567, precision 0.569 vs 0.189).
+    # 1,000-character chunks (measured: recall 0.604 vs 0.567, precision 0.576 vs 0.189).
     "vs_baseline": {"abstention_accuracy": 0.0, "false_answer_rate": 0.0, "citation_precision": 0.0,
                     "citation_recall": 0.0,
                     "answer_points": 0.0, "quote_exact": 0.0, "forbidden_violations": 0.0},

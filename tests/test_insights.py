@@ -214,7 +214,7 @@ def test_api_label_compare_diff(client, ctx):
     ("/api/compare?ids=alibaba", 422, "at least two"),
     ("/api/compare?ids=alibaba,nope", 404, "unknown policy 'nope'"),
     ("/api/compare", 422, "is required"),
-    ("/api/policies/podpartner/diff", 422, "one version only"),
+    ("/api/policies/podpartner/diff", 409, "one version only"),
     ("/api/policies/alibaba/diff?from=x", 404, "no version 'x'"),
 ])
 def test_api_errors_are_clean(client, path, status, needle):
