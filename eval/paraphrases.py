@@ -5,8 +5,9 @@ a rewording is scored exactly as its original (`as_gold_items`).
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from eval.jsonl import numbered_objects
 
 DEFAULT_PARAPHRASES = Path(__file__).resolve().parent / "paraphrases.jsonl"
 STYLES = ("casual", "misspelled", "indirect")
@@ -16,20 +17,13 @@ FIELDS = ("id", "source_id", "style", "question", "policy", "split")
 def load_paraphrases(path: Path | str = DEFAULT_PARAPHRASES) -> list[dict]:
     """The rewordings, each checked for its fields and style; a bad line raises ValueError."""
     items = []
-    with Path(path).open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from None
-            missing = [f for f in FIELDS if f not in item]
-            if missing:
-                raise ValueError(f"{path}:{n}: missing fields {missing}")
-            if item["style"] not in STYLES:
-                raise ValueError(f"{path}:{n}: unknown style {item['style']!r}")
-            items.append(item)
+    for n, item in numbered_objects(path):
+        missing = [f for f in FIELDS if f not in item]
+        if missing:
+            raise ValueError(f"{path}:{n}: missing fields {missing}")
+        if item["style"] not in STYLES:
+            raise ValueError(f"{path}:{n}: unknown style {item['style']!r}")
+        items.append(item)
     return items
 
 

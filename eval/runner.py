@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from eval import metrics as M
+from eval.jsonl import numbered_objects
 
 EVAL_DIR = Path(__file__).resolve().parent
 DEFAULT_GOLD = EVAL_DIR / "gold.jsonl"
@@ -33,18 +34,11 @@ ANSWER_CHARS = 2000  # answer text kept per question in the results file
 # --- gold --------------------------------------------------------------------------------------
 def load_gold(path: Path | str = DEFAULT_GOLD) -> list[dict]:
     items = []
-    with Path(path).open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from None
-            for field in ("id", "question", "answerable", "evidence", "answer_points", "kind"):
-                if field not in item:
-                    raise ValueError(f"{path}:{n}: missing field {field!r}")
-            items.append(item)
+    for n, item in numbered_objects(path):
+        for field in ("id", "question", "answerable", "evidence", "answer_points", "kind"):
+            if field not in item:
+                raise ValueError(f"{path}:{n}: missing field {field!r}")
+        items.append(item)
     ids = Counter(it["id"] for it in items)
     dups = [i for i, c in ids.items() if c > 1]
     if dups:
