@@ -67,7 +67,7 @@ def test_ask_readable_output_numbers_the_citations(cli, corpus_db):
 
 
 def test_ask_abstention_json(cli, corpus_db, source):
-    proc = cli("ask", "what's the capital of France?", "--json", "--db", str(corpus_db))
+    proc = cli("ask", "what's the weather in Paris", "--json", "--db", str(corpus_db))
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
     obj = json.loads(proc.stdout)
@@ -92,7 +92,7 @@ BATCH = [
     '{"id": "ghost", "question": "how long do you keep my data?", "policy": "nosuch"}',
     '{"id": "blank", "question": "   ", "policy": "alopal"}',
     '{"id": "broken", "question": "no closing brace"',
-    '{"question": "what\'s the capital of France?"}',
+    '{"question": "what\'s the weather in Paris"}',
     '{"id": 7, "question": "does alopal sell my info"}',
 ]
 
