@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from assistant.answer import INJECTION_TEXT, abstention_text, citations_for, compose
 import numpy as np
 
-from assistant.evidence import (Evidence, expand_list_intros, merge_evidence, policy_statements, select_likely,
-                                with_antecedents)
-from assistant.features import Question, answerable_features, candidate_features, organisations_in
+from assistant.evidence import (Evidence, expand_list_intros, merge_evidence, naming_the_organisations,
+                                policy_statements, select_likely, with_antecedents)
+from assistant.features import Question, answerable_features, candidate_features
 from assistant.generate import GenerationFailed, Generator, check_citations
 from assistant.guard import is_injection
 from assistant.language import UNSUPPORTED_LANGUAGE_TEXT, LanguageDetector
@@ -270,16 +270,6 @@ class Assistant:
         session = self.sessions.get(session_id)
         session.turns.append(Turn(answer.question, answer.standalone_question,
                                   tuple(answer.policies) or None, answer.versions, answer.text))
-
-
-def naming_the_organisations(question: str, ranked: list[Evidence], answerable: float) -> tuple[list[Evidence], float]:
-    """For a question naming organisations (Stripe, the Facebook pixel): the passages that name
-    one of them; none, and no answer, when no passage does (the policy is silent on them)."""
-    asked = organisations_in(question)
-    if not asked:
-        return ranked, answerable
-    naming = [e for e in ranked if any(name in f"{e.unit.label} {e.unit.text}".lower() for name in asked)]
-    return naming, answerable if naming else 0.0
 
 
 def _word_tokens(text: str) -> Iterator[tuple[str, str]]:

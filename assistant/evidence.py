@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.entities import EMAIL
+from assistant.features import organisations_in
 from assistant.guard import addresses_the_assistant
 from assistant.terms import content_terms
 from index.records import Chunk, Unit
@@ -247,3 +248,11 @@ def _same_paragraph(chunk: Chunk, first: Unit, second: Unit) -> bool:
     return "\n" not in between
 
 
+def naming_the_organisations(question: str, ranked: list[Evidence], answerable: float) -> tuple[list[Evidence], float]:
+    """For a question naming organisations (Stripe, the Facebook pixel): the passages that name
+    one of them; none, and no answer, when no passage does (the policy is silent on them)."""
+    asked = organisations_in(question)
+    if not asked:
+        return ranked, answerable
+    naming = [e for e in ranked if any(name in f"{e.unit.label} {e.unit.text}".lower() for name in asked)]
+    return naming, answerable if naming else 0.0

@@ -46,7 +46,6 @@ class Retriever:
         self.idf = IdfTable([])
         self._columns: dict[str, np.ndarray] = {}
         self._next: dict[str, Chunk] = {}
-        self._centrality: dict[str, dict[tuple[str, int], float]] = {}
         self.refresh(force=True)
 
     def refresh(self, force: bool = False) -> None:
@@ -69,7 +68,6 @@ class Retriever:
             self._next = next_in_section(chunks)
             self.chunks = {c.id: c for c in chunks}
             self._tables = {gen: t for gen, t in self._tables.items() if gen in set(gens.values())}
-            self._centrality = {}
             self._columns = {
                 "policy": np.array([c.policy for c in lexical.chunks], dtype=object),
                 "current": np.array([c.current for c in lexical.chunks], dtype=bool),
@@ -87,16 +85,6 @@ class Retriever:
             units += self.store.units_in(following.id)
             following = self._next.get(following.id)
         return units
-
-    def centrality(self, policy_id: str) -> dict[tuple[str, int], float]:
-        """Each unit's closeness to the centre of its policy (Store.unit_centrality), computed
-        once per indexed generation."""
-        gen = self.gens.get(policy_id)
-        if gen is None:
-            return {}
-        if gen not in self._centrality:
-            self._centrality[gen] = self.store.unit_centrality(gen)
-        return self._centrality[gen]
 
     def table(self, policy_id: str) -> UnitTable:
         """Every unit of a policy's indexed generation, with what ranking reads (built once)."""
@@ -154,17 +142,6 @@ class Retriever:
         return [Hit(chunk=by_id[cid], score=score, dense=dense_sim.get(cid, 0.0),
                     dense_rank=dense_rank.get(cid), lexical_rank=lex_rank.get(cid))
                 for cid, score in fused[:k]]
-
-    def search_units(self, scope: Scope, k: int, vector: np.ndarray):
-        """Nearest citation units within ``scope`` (dense only): (unit, chunk header, similarity)."""
-        policies = list(scope.policies) if scope.policies else list(self.policies)
-        gens = [self.gens[p] for p in policies if p in self.gens]
-        if not gens:
-            return []
-        # One policy's units are few: ranked exactly from the store, faster than a filtered query.
-        query = self.store.rank_units if len(policies) == 1 else self.store.query_units
-        return self._dense(lambda n, where: query(vector, n, where),
-                           lambda row: row[1], policies, gens, scope, k)
 
     def _dense(self, query, chunk_of, policies: list[str], gens: list[str], scope: Scope, k: int) -> list:
         """Nearest rows within scope. One policy: a selective equality filter. Many: an

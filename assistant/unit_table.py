@@ -6,7 +6,7 @@ probabilities, typed entities, content terms, closeness to the policy's centre a
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,7 +30,6 @@ class UnitTable:
     terms: list[frozenset[str]]  # content stems of the unit, its row label and its section
     section_terms: list[frozenset[str]]
     pairs: list[frozenset[tuple[str, str]]]  # adjacent content-word pairs of the unit ("google analytics")
-    row_of: dict[tuple[str, int], int] = field(default_factory=dict)
 
     @classmethod
     def build(cls, policy: str, rows: list[tuple[Unit, Chunk]], vectors: np.ndarray,
@@ -60,7 +59,6 @@ class UnitTable:
                    for u, s in zip(units, sections)],
             section_terms=[frozenset(content_terms(s, drop_generic=False)) for s in sections],
             pairs=[frozenset(term_pairs(u.text, drop_generic=False)) for u in units],
-            row_of={(u.chunk_id, u.start): i for i, u in enumerate(units)},
         )
 
     def __len__(self) -> int:

@@ -54,7 +54,7 @@ def cases(store, policy: str):
         "chunks: numpy over 1 policy's cached vectors": lambda v: np.argsort(-(matrix @ v))[:30],
         "units: no filter (top 24)": lambda v: store.units.query(query_embeddings=[v.tolist()], n_results=24,
                                                                   include=INCLUDE),
-        "units: chunk_id $in 6 chunks — score_units": lambda v: store.units.query(
+        "units: chunk_id $in 6 chunks (their units)": lambda v: store.units.query(
             query_embeddings=[v.tolist()], n_results=24, where={"chunk_id": {"$in": chunk_ids}}, include=INCLUDE),
         "units: get(chunk_id $in 6) + numpy similarity": units_numpy,
     }

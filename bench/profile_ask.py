@@ -38,9 +38,10 @@ STAGES = [
     ("    BM25 ranking", "assistant/lexical.py", "ranked"),
     ("    allowed-mask over all chunks", "assistant/retrieve.py", "<listcomp>"),
     ("    rank fusion", "assistant/fusion.py", "rrf"),
-    ("  unit scoring (score_units)", "assistant/evidence.py", "score_units"),
-    ("    Chroma unit query", "index/store.py", "query_units"),
-    ("    lexical overlap (IDF)", "assistant/evidence.py", "lexical_overlap"),
+    ("  candidates and features", "assistant/chat.py", "candidates"),
+    ("    unit table (once per policy)", "assistant/unit_table.py", "build"),
+    ("    candidate features", "assistant/features.py", "candidate_features"),
+    ("  ranker probabilities", "assistant/ranker.py", "probabilities"),
     ("  citations", "assistant/answer.py", "citations_for"),
 ]
 
