@@ -9,7 +9,7 @@ import numpy as np
 
 from assistant.evidence import IdfTable
 from assistant.fusion import rrf
-from assistant.lexical import LexicalIndex
+from assistant.bm25_index import LexicalIndex
 from assistant.practice import PracticeModel
 from assistant.records import Hit, Scope
 from assistant.unit_table import UnitTable

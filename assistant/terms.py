@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from assistant.lexical import STOPWORDS
+from assistant.bm25_index import STOPWORDS
 
 _HYPHEN_RE = re.compile(r"(?<=[a-z])-(?=[a-z])")
 WORD_RE = re.compile(r"[a-z0-9][a-z0-9'’@._-]*[a-z0-9]|[a-z0-9]")

@@ -262,7 +262,7 @@ def run_splits(ctx, items: list[dict], ours_rows: list[dict], base: dict | None,
                progress: Callable[[str], None] | None = None) -> dict:
     """gold dev, gold test, the paraphrases and the held-out PolicyQA policies, ours beside the
     baseline (eval/suite.py)."""
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
     from assistant.retrieve import Retriever
     from eval import suite
 

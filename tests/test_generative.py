@@ -15,7 +15,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel, G
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from assistant.chat import Assistant
+from assistant.pipeline import Assistant
 from assistant.generate import (GenerationFailed, Generator, build_messages, chat_model_from_env,
                                 check_citations)
 from assistant.records import Citation

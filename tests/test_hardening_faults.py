@@ -231,7 +231,7 @@ def llm_context(ctx, fake_openai, monkeypatch):
 
 @pytest.fixture(scope="module")
 def extractive(ctx):
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
 
     answer = Assistant(ctx.retriever, ctx.embedder).ask(PAYMENT_Q, policy=PAYMENT_P)
     assert not answer.abstained and answer.citations

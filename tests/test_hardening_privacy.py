@@ -130,7 +130,7 @@ def context_with(ctx, assistant):
 
 # --- logs --------------------------------------------------------------------------------------
 def test_api_logs_name_no_question_and_no_address(ctx, tmp_path):
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
 
     with captured_logs() as records:
         with TestClient(make_app(ctx, tmp_path), client=(IP, 4242), raise_server_exceptions=False) as c:

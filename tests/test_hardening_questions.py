@@ -100,7 +100,7 @@ def assert_clean_error(response, statuses=(400, 404, 405, 413, 415, 422)) -> str
 @pytest.fixture(scope="module")
 def assistant(ctx):
     """An extractive assistant over the shared index (independent of POLICYCHAT_LLM)."""
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
 
     return Assistant(ctx.retriever, ctx.embedder)
 

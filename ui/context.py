@@ -126,7 +126,7 @@ class AppContext:
 
     @cached_property
     def assistant(self):
-        from assistant.chat import Assistant
+        from assistant.pipeline import Assistant
         from assistant.generate import chat_model_from_env, llm_timeout_setting
 
         from insights.service import Insights
@@ -139,7 +139,7 @@ class AppContext:
     def warm(self) -> None:
         """Load the model, tables and assistant and answer one question through every stage,
         so that the first user's question is answered as fast as the tenth."""
-        from assistant.chat import Assistant
+        from assistant.pipeline import Assistant
 
         # An extractive assistant over the same retriever and model: warming never calls an LLM.
         Assistant(self.retriever, self.query_embedder).ask(WARM_QUESTION)
