@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from assistant.question import MAX_QUESTION_CHARS
 from index.load import POLICY_ID_RE
 from index.store import StoreUnavailable
+from ui.context import AppContext
 from ui.security import BodyTooLarge, Settings, TokenBucket, question_digest
 
 log = logging.getLogger("policychat.api")
@@ -60,7 +61,7 @@ def store_errors() -> tuple[type[BaseException], ...]:
 class Services:
     """What the endpoints share: the context plus the web-side helpers."""
 
-    ctx: Any
+    ctx: AppContext
     settings: Settings
     limiter: TokenBucket
     feedback: Any = None

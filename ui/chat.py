@@ -13,6 +13,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from index.sections import innermost_section
 from ui.answer_html import answer_html, with_breaks
 from ui.security import question_digest
 
@@ -73,16 +74,6 @@ class SourceCache:
         return text
 
 
-def enclosing_section(policy, start: int, end: int, version: str | None):
-    """The innermost section of ``policy`` (same version) that contains [start, end)."""
-    best = None
-    for s in policy.sections:
-        if s.start <= start and end <= s.end and (s.version == version or version is None):
-            if best is None or (s.end - s.start) < (best.end - best.start):
-                best = s
-    return best
-
-
 def section_body(text: str, section, quote_start: int) -> tuple[int, int]:
     """The section's text without its heading line (the card shows the heading as its title)."""
     first = section.start
@@ -110,7 +101,7 @@ def citation_card(n: int, cite: dict, policies: dict, sources: SourceCache) -> s
             text = ""
         start, end = cite["start"], cite["end"]
         if text and 0 <= start <= end <= len(text) and text[start:end] == quote:
-            section = enclosing_section(policy, start, end, version)
+            section = innermost_section(policy.sections, version, start, end)
             first, last = section_body(text, section, start) if section else (0, len(text))
             lo, hi = max(first, start - CONTEXT_CHARS), min(last, end + CONTEXT_CHARS)
             before = ("… " if lo > first else "") + text[lo:start].lstrip()
