@@ -77,6 +77,9 @@ Step = Callable[[AskState], AskState]
 
 
 class Assistant:
+    """Answers questions from the retriever's index; ``chat_model`` or ``generator`` adds a
+    generative answer written from the extractive answer's citations."""
+
     def __init__(self, retriever: Retriever, embedder: QueryEmbedder, chat_model=None,
                  llm_timeout: float | None = None, ranker: Ranker | None = None,
                  settings: AnswerSettings | None = None, language: LanguageDetector | None = None,
