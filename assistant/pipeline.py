@@ -1,9 +1,10 @@
 """The assistant: question → standalone question → screen → scope → evidence → citations.
 
 ``Assistant.steps`` are the named steps of one answer, run in order; each takes the
-``AskState`` and returns it, and one that settles the answer early (a refusal, the version
-diff) marks it done. Any step can be replaced (``assistant.steps["evidence"] = mine``), and
-the models and the index come in through the seams of assistant/seams.py.
+``AskState`` (assistant/ask_state.py) and returns it, and one that settles the answer early
+(a refusal, the version diff) marks it done. Any step can be replaced
+(``assistant.steps["evidence"] = mine``); the models and the index come in through the seams
+of assistant/seams.py.
 One instance per process; it holds the sessions and is safe to call from several threads.
 """
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from assistant.abbreviations import expand_abbreviations
 from assistant.answer import INJECTION_TEXT, abstention_text, citations_for, compose
+from assistant.ask_state import AskState, PolicyEvidence, Step
 from assistant.evidence import (Evidence, expand_list_intros, merge_evidence, naming_the_organisations,
                                 select_likely, with_antecedents, without_planted_instructions)
 from assistant.features import Question, answerable_features, candidate_features
@@ -26,7 +28,7 @@ from assistant.guard import is_injection
 from assistant.language import UNSUPPORTED_LANGUAGE_TEXT, LanguageDetector
 from assistant.question import normalize_question, question_parts
 from assistant.ranker import Ranker
-from assistant.records import Answer, Citation, Scope
+from assistant.records import Answer, Scope
 from assistant.retrieve import Retriever
 from assistant.route import Route, choose_versions, is_comparison, route, topic_of
 from assistant.seams import AnswerGenerator, QueryEmbedder
@@ -39,41 +41,6 @@ log = logging.getLogger("policychat.assistant")
 CHUNKS_PER_SEARCH = 6
 CROSS_POLICIES = 5
 CROSS_UNITS = 2
-
-
-@dataclass
-class PolicyEvidence:
-    """What one policy offers for a question: its chosen passages, and P(it answers at all)."""
-
-    policy: str
-    evidence: list[Evidence]
-    answerable: float
-
-
-@dataclass
-class AskState:
-    """One question on its way through the steps."""
-
-    question: str                      # normalised
-    policy: str | None                 # the policy the caller chose, if any
-    session: Session | None
-    policies: dict[str, Policy]        # the index's policies when the question came in
-    answer: Answer                     # the answer so far: the extractive answer once done
-    started: float = field(default_factory=time.perf_counter)
-    rewrite: Rewrite | None = None     # the question made standalone, with the scope it carries
-    route: Route | None = None         # the policies and versions asked about
-    topic: str = ""                    # the standalone question without policy names and version cues
-    vector: np.ndarray | None = None   # the topic's embedding
-    evidence: list[PolicyEvidence] = field(default_factory=list)
-    sources: list[Citation] | None = None  # what a generative model may answer from; None: it may not
-    done: bool = False
-
-    @property
-    def titles(self) -> dict[str, str]:
-        return {pid: p.title for pid, p in self.policies.items()}
-
-
-Step = Callable[[AskState], AskState]
 
 
 class Assistant:

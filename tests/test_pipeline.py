@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 from assistant.evidence import Evidence
 from assistant.generate import Generated
-from assistant.pipeline import Assistant, AskState, PolicyEvidence
+from assistant.ask_state import AskState, PolicyEvidence
+from assistant.pipeline import Assistant
 
 POLICY = "alipartnership"
 
