@@ -4,16 +4,14 @@ language model. Any object with these methods will do (a test's fake, another ba
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
+from assistant.generate import Generated
+from assistant.records import Citation
 from index.records import Chunk, Policy, Unit
-
-if TYPE_CHECKING:
-    from assistant.generate import Generated
-    from assistant.records import Citation
-    from index.store import StoredChunk
+from index.store import StoredChunk
 
 
 class QueryEmbedder(Protocol):
