@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import socket
 import threading
 import time
 import traceback
@@ -28,6 +27,7 @@ import pytest
 from fastapi.testclient import TestClient
 from langchain_core.language_models.chat_models import BaseChatModel
 
+from conftest import free_port
 from ui.feedback import FeedbackStore
 from ui.security import Settings
 
@@ -36,7 +36,7 @@ QUESTIONS = [f"who receives my payment data? {SECRET} asks",
              f"{SECRET} wonders how long you keep my data",
              f"is {SECRET} the capital of France?"]
 IP = "203.0.113.77"
-WATCHED = ("", "policychat", "policychat.api", "policychat.chat", "policychat.assistant", "policychat.llm",
+WATCHED = ("", "policychat", "policychat.api", "policychat.chat", "policychat.service", "policychat.assistant", "policychat.llm",
            "policychat.feedback", "uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "gradio")
 
 
@@ -217,9 +217,7 @@ def test_serve_logs_no_client_address(ctx, tmp_path, monkeypatch):
     monkeypatch.delenv("POLICYCHAT_LOG_LEVEL", raising=False)
     loggers = [logging.getLogger(n) for n in ("policychat", "uvicorn", "uvicorn.error", "uvicorn.access")]
     saved = [(lg, list(lg.handlers), lg.level, lg.propagate) for lg in loggers]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     try:
         assert server_module.serve(ctx, host="127.0.0.1", port=port) == 0
         deadline = time.monotonic() + 120

@@ -201,12 +201,12 @@ def test_odd_questions_through_the_api(client, sources, question):
 @pytest.fixture(scope="module")
 def chat_handlers(ctx, tmp_path_factory):
     """The chat's event handlers, taken from the real Blocks (called directly, no browser)."""
-    from ui import api, chat
+    from ui import chat_page, service
     from ui.security import TokenBucket
 
-    services = api.Services(ctx=ctx, settings=Settings(rate_capacity=0), limiter=TokenBucket(0, 60),
+    services = service.Services(ctx=ctx, settings=Settings(rate_capacity=0), limiter=TokenBucket(0, 60),
                             feedback=FeedbackStore(tmp_path_factory.mktemp("hq-chat") / "feedback.sqlite3"))
-    blocks = chat.build_chat(services)
+    blocks = chat_page.build_chat(services)
     return {f.name: f.fn for f in blocks.fns.values()}
 
 

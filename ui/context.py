@@ -83,8 +83,9 @@ class AppContext:
 
     def indexer(self):
         from index.pipeline import Indexer
+        from insights.service import IndexLabels
 
-        return Indexer(self.store, lambda: self.embedder, self.max_tokens)
+        return Indexer(self.store, lambda: self.embedder, self.max_tokens, labels=IndexLabels())
 
     def index(self, paths: list[Path], prune: bool = False, progress=None):
         """One indexing run; in embedded mode a run that dies is rolled back on the next open."""
