@@ -15,6 +15,9 @@ A module imports only from its own layer's package or from layers below it. ui a
 by side and do not import each other, with two exceptions (``SIDEWAYS``): ``policychat eval`` is a
 CLI command, so the CLI entry point ui.cli dispatches to eval.runner; and eval's scripts build the
 application from ui.context, the composition root. Nothing else in eval imports ui.
+
+Inside ui, the Gradio pages and the HTTP API both answer through ui.service (one request path):
+a page does not import the API modules.
 """
 from __future__ import annotations
 
@@ -25,10 +28,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = {"index": 0, "assistant": 1, "insights": 2, "ui": 3, "eval": 3}
 PACKAGES = tuple(LAYERS)
-# (importer, imported) pairs allowed across the ui/eval side-by-side boundary, and why.
+# (importing module or package, imported module) allowed across the ui/eval boundary, and why.
 SIDEWAYS = {("ui.cli", "eval.runner"): "the `policychat eval` command",
             ("eval", "ui.context"): "eval's scripts build the application context (the composition root)"}
 CHROMA_HOME = "index.store"  # the one module that talks to Chroma
+# The Gradio pages and the HTTP API answer through ui.service; a page never reaches into the API.
+PAGES, HTTP_API = ("ui.chat_page", "ui.chat_html", "ui.insights_view"), ("ui.api", "ui.insights_api")
 
 
 @dataclass(frozen=True)
@@ -181,6 +186,13 @@ def test_the_production_import_graph_has_no_cycles():
 def test_only_index_store_imports_chromadb():
     found = chroma_outside_store(all_imports())
     assert not found, "chromadb imported outside index/store.py:\n" + "\n".join(found)
+
+
+def test_the_pages_do_not_import_the_http_api():
+    found = list(dict.fromkeys(f"{i.source}:{i.line} imports {i.target}" for i in all_imports()
+                               if i.source in PAGES and i.target in HTTP_API))
+    assert not found, "a page reaches into the API (use ui.service):\n" + "\n".join(found)
+    assert set(PAGES + HTTP_API) <= set(production_files())  # the names above still exist
 
 
 def test_imports_point_down_the_layers():
