@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import re
 
-from assistant.evidence import Evidence
+from assistant.evidence import DEFAULTS, Evidence
 from assistant.records import Citation
+from index.settings import AnswerSettings
 
-MAX_QUOTE_CHARS = 600
-MAX_QUOTE_UNITS = 3
 _BULLET = re.compile(r"^\s*(?:[*\-·•o]|\d{1,2}[.)])\s+")
 _MD = re.compile(r"\*\*|__|(?<!\w)_(?=\S)|(?<=\S)_(?!\w)|\\(?=[_*])|^#{1,6}\s+")
 
@@ -26,10 +25,11 @@ def display_text(quote: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def citations_for(evidence: list[Evidence], source_texts: dict[str, str], section_at=None) -> list[Citation]:
+def citations_for(evidence: list[Evidence], source_texts: dict[str, str], section_at=None,
+                  settings: AnswerSettings = DEFAULTS) -> list[Citation]:
     """One citation per evidence run; adjacent sentences of one chunk merge into one quote of
-    at most MAX_QUOTE_UNITS sentences and MAX_QUOTE_CHARS (a longer run is quoted in parts, each
-    a card a reader takes in at once).
+    at most ``max_quote_units`` sentences and ``max_quote_chars`` (a longer run is quoted in
+    parts, each a card a reader takes in at once).
 
     ``section_at(policy, version, offset)`` names the section a quote sits in (a chunk that
     merged tiny sibling sections carries only the first one's label)."""
@@ -42,7 +42,8 @@ def citations_for(evidence: list[Evidence], source_texts: dict[str, str], sectio
             or ev.chunk.section
         if (last is not None and cites and last.unit.chunk_id == ev.unit.chunk_id
                 and ev.unit.start >= last.unit.end and not text[last.unit.end:ev.unit.start].strip()
-                and ev.unit.end - cites[-1].start <= MAX_QUOTE_CHARS and merged < MAX_QUOTE_UNITS):
+                and ev.unit.end - cites[-1].start <= settings.max_quote_chars
+                and merged < settings.max_quote_units):
             prev = cites[-1]
             cites[-1] = Citation(prev.policy, prev.section, text[prev.start:ev.unit.end], prev.start,
                                  ev.unit.end, prev.version)

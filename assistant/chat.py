@@ -15,38 +15,36 @@ import numpy as np
 from assistant.evidence import (Evidence, expand_list_intros, merge_evidence, naming_the_organisations,
                                 policy_statements, select_likely, with_antecedents)
 from assistant.features import Question, answerable_features, candidate_features
-from assistant.generate import GenerationFailed, Generator, check_citations
+from assistant.generate import Generator, check_citations
 from assistant.guard import is_injection
 from assistant.language import UNSUPPORTED_LANGUAGE_TEXT, LanguageDetector
 from assistant.abbreviations import expand_abbreviations
 from assistant.ranker import Ranker
-from assistant.settings import AnswerSettings
 from assistant.question import normalize_question, question_parts
 from assistant.records import Answer, Scope
 from assistant.retrieve import Retriever
 from assistant.route import Route, choose_versions, is_comparison, route, topic_of
 from assistant.session import Rewrite, SessionStore, Turn, rewrite
+from index.errors import GenerationFailed
+from index.settings import Settings
 
 log = logging.getLogger("policychat.assistant")
 
-CHUNKS_PER_SEARCH = 6
-CROSS_POLICIES = 5
-CROSS_UNITS = 2
 
 
 class Assistant:
-    def __init__(self, retriever: Retriever, embedder, chat_model=None, llm_timeout: float | None = None,
-                 ranker: Ranker | None = None, settings: AnswerSettings | None = None,
-                 language: LanguageDetector | None = None, changes=None):
+    def __init__(self, retriever: Retriever, embedder, chat_model=None, ranker: Ranker | None = None,
+                 settings: Settings | None = None, language: LanguageDetector | None = None, changes=None):
         self.retriever = retriever
         self.embedder = embedder
-        self.ranker = ranker if ranker is not None else Ranker.load()
-        self.settings = settings or AnswerSettings()
+        self.settings = settings or Settings()
+        self.answering = self.settings.answer  # the answering knobs
+        self.ranker = ranker if ranker is not None else Ranker.load(settings=self.answering)
         self.language = language or LanguageDetector()
         # (policy id, question) -> an answer from the aligned versions, or None: "what changed
         # about cookies?" is answered from the version diff (insights.Insights.answer_change)
         self.changes = changes
-        self.generator = Generator(chat_model, llm_timeout or 20.0) if chat_model is not None else None
+        self.generator = Generator(chat_model, self.settings.llm_timeout) if chat_model is not None else None
         self.sessions = SessionStore()
 
     @property
@@ -133,7 +131,8 @@ class Assistant:
             base.timings["total_ms"] = _ms(started)
             return base, None, titles
         sources = self.retriever.sources
-        parts = [(titles[pid], citations_for(ev, sources, self.retriever.section_at)) for pid, ev in answered]
+        parts = [(titles[pid], citations_for(ev, sources, self.retriever.section_at, self.answering))
+                 for pid, ev in answered]
         base.citations = [c for _, cites in parts for c in cites]
         base.text = compose(parts, silent if scope.policies is None or len(scope.policies) > 1 else [])
         base.policies = [pid for pid, _ in answered]
@@ -177,7 +176,7 @@ class Assistant:
             for version in sorted({e.chunk.version for e in ranked}, key=str):
                 chosen = merge_evidence(chosen, select_likely([e for e in ranked if e.chunk.version == version],
                                                               self.ranker.thresholds, max_units=1))
-        parts = question_parts(question) if self.settings.question_parts else [question]
+        parts = question_parts(question) if self.answering.question_parts else [question]
         if len(parts) > 1 and answerable >= self.ranker.thresholds.abstain_below:
             # A question that asks two things gets the best passage for each part too: the
             # whole question's passages tend to answer only its first half.
@@ -193,15 +192,15 @@ class Assistant:
     def _completed(self, question: str, chosen: list):
         """The chosen passages with what they need to be read alone: the sentence an anaphor
         points back to, a list's items for its intro."""
-        s = self.settings
+        s = self.answering
         if s.antecedents:
             chosen = with_antecedents(chosen, self.retriever.store)
         if s.list_intros:
             chosen = expand_list_intros(chosen, self.retriever.store, self.retriever.units_following,
-                                        self.retriever.sources)
+                                        self.retriever.sources, s)
         return sorted(chosen, key=lambda e: (e.chunk.policy, e.unit.start))  # read in the policy's order
 
-    def candidates(self, question: str, vector, pid: str, versions=(None,), chunks: int = CHUNKS_PER_SEARCH):
+    def candidates(self, question: str, vector, pid: str, versions=(None,), chunks: int | None = None):
         """The policy's candidate units for a question with their features: (table, rows,
         features, the chunk hits, the Question), one block per version searched."""
         table = self.retriever.table(pid)
@@ -213,11 +212,12 @@ class Assistant:
             rows = table.rows_in(version, current)
             if not len(rows):
                 continue
-            hits = self.retriever.search(question, Scope((pid,), version), chunks, vector)
+            hits = self.retriever.search(question, Scope((pid,), version), chunks or self.answering.chunks_per_search,
+                                         vector)
             dense = np.full(len(table), -1.0, dtype=np.float32)
             dense[rows] = dense_all[rows]
             in_hits = {h.chunk.id for h in hits}
-            nearest = rows[np.argsort(-dense[rows], kind="stable")[:self.settings.candidates]]
+            nearest = rows[np.argsort(-dense[rows], kind="stable")[:self.answering.candidates]]
             picked = sorted(set(nearest.tolist()) | {i for i in rows.tolist() if table.units[i].chunk_id in in_hits})
             picked = np.array(picked, dtype=int)
             out.append((table, picked, candidate_features(q, table, picked, hits, self.retriever.idf, dense), hits, q))
@@ -238,7 +238,7 @@ class Assistant:
                 if chunk is not None:
                     ranked.append(Evidence(unit, chunk, p, float(features[j, 0]), float(features[j, 6])))
         ranked = policy_statements(ranked)
-        if self.settings.require_named and ranked:
+        if self.answering.require_named and ranked:
             ranked, answerable = naming_the_organisations(question, ranked, answerable)
         ranked.sort(key=lambda e: -e.score)
         return ranked, answerable
@@ -246,15 +246,16 @@ class Assistant:
     def _cross(self, question: str, vector, scope: Route):
         if scope.policies is None:
             ranked = self.retriever.search(question, Scope(None), 30, vector)
-            candidates = list(dict.fromkeys(h.chunk.policy for h in ranked))[:CROSS_POLICIES]
-            candidates += [p for p in self.retriever.policies if p not in candidates][:max(0, CROSS_POLICIES - len(candidates))]
+            wanted = self.answering.cross_policies
+            candidates = list(dict.fromkeys(h.chunk.policy for h in ranked))[:wanted]
+            candidates += [p for p in self.retriever.policies if p not in candidates][:max(0, wanted - len(candidates))]
         else:
             candidates = list(scope.policies)
         out = []
         for pid in candidates:
             ranked, answerable = self._ranked(question, vector, pid, (None,))
             out.append((pid, self._completed(question, select_likely(ranked, self.ranker.thresholds,
-                                                                     max_units=CROSS_UNITS)), answerable))
+                                                                     max_units=self.answering.cross_units)), answerable))
         return out
 
     def _generated_answer(self, extractive: Answer, generated) -> Answer:

@@ -16,6 +16,9 @@ from assistant.features import organisations_in
 from assistant.guard import addresses_the_assistant
 from assistant.terms import content_terms
 from index.records import Chunk, Unit
+from index.settings import AnswerSettings
+
+DEFAULTS = AnswerSettings()
 
 
 @dataclass
@@ -93,10 +96,6 @@ def merge_evidence(chosen: list[Evidence], more: list[Evidence]) -> list[Evidenc
     return sorted(chosen + extra, key=lambda e: (e.chunk.policy, e.unit.start))
 
 
-LIST_ITEMS = 8            # items cited in place of the intro that announces them
-STATING_INTRO_WORDS = 8   # an intro this long states something itself and stays beside its items
-
-
 CONTACT_RE = re.compile(EMAIL + r"|https?://|\bwww\.")
 # What may stand between a line break and a list item's words: indentation, a bullet, a number.
 _BULLET = r"(?:[*\-·•o]|\(?\w{1,2}[.)])"
@@ -124,7 +123,7 @@ def is_bulleted(source: str, start: int) -> bool:
     return bool(_BULLET_LEAD.search(source[max(0, start - 16):start]))
 
 
-def list_items(after: list[Unit], source: str | None) -> list[Unit]:
+def list_items(after: list[Unit], source: str | None, limit: int = DEFAULTS.list_items) -> list[Unit]:
     """The items that follow a list intro: the units opening a line (an item's first sentence)
     up to the next intro. Without the source text every following unit counts as an item."""
     items: list[Unit] = []
@@ -133,7 +132,7 @@ def list_items(after: list[Unit], source: str | None) -> list[Unit]:
             break  # the next list starts
         if source is None or begins_line(source, unit.start):
             items.append(unit)
-        if len(items) == LIST_ITEMS:
+        if len(items) == limit:
             break
     return items
 
@@ -159,7 +158,7 @@ def _contact_intro_above(ev: Evidence) -> bool:
 
 
 def expand_list_intros(chosen: list[Evidence], store, following: Callable[[Chunk], list[Unit]] | None = None,
-                       sources: dict[str, str] | None = None) -> list[Evidence]:
+                       sources: dict[str, str] | None = None, settings: AnswerSettings = DEFAULTS) -> list[Evidence]:
     """A list intro ("… the following categories:") is replaced by the items it introduces,
     which are what answers; the intro alone would be a quote with no facts in it. The items
     may run on into the next chunk (``following(chunk)``: that chunk's units); with
@@ -177,8 +176,8 @@ def expand_list_intros(chosen: list[Evidence], store, following: Callable[[Chunk
                 out.append(ev.bringing(intro))
             out.append(ev)
             continue
-        items = list_items(units_after(ev, store, following), source)
-        if not items or CONTACT_RE.search(ev.unit.text) or len(ev.unit.text.split()) >= STATING_INTRO_WORDS:
+        items = list_items(units_after(ev, store, following), source, settings.list_items)
+        if not items or CONTACT_RE.search(ev.unit.text) or len(ev.unit.text.split()) >= settings.stating_intro_words:
             # An intro that says where to write ("email us at … and ask:") answers too, and one
             # that states something ("We may deny your deletion request if … necessary to:") is
             # what its items complete.

@@ -299,7 +299,7 @@ def write_results(results: dict, out: Path | str) -> Path:
 def run_cli(ctx, args) -> int:
     """`policychat eval [--gold F] [--json] [--mode M] [--baseline] [--out F]`."""
     from eval.report import render_tables
-    from ui.cli import UserError
+    from index.errors import UserError
 
     gold_path = Path(args.gold) if args.gold else DEFAULT_GOLD
     if not gold_path.is_file():

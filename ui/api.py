@@ -24,8 +24,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.question import MAX_QUESTION_CHARS
 from index.load import POLICY_ID_RE
-from index.store import StoreUnavailable
-from ui.security import BodyTooLarge, Settings, TokenBucket, question_digest
+from index.errors import StoreUnavailable
+from index.settings import Settings
+from ui.security import BodyTooLarge, TokenBucket, question_digest
 
 log = logging.getLogger("policychat.api")
 
@@ -136,7 +137,8 @@ ERRORS = {code: {"model": ErrorOut} for code in (400, 404, 413, 422, 429, 503)}
 # --- validation shared by the API and the chat -----------------------------------------
 def validate_question(question: str, settings: Settings) -> str:
     """The project's one question check (assistant.question); too long → 413, else 422."""
-    from assistant.question import InvalidQuestion, normalize_question
+    from assistant.question import normalize_question
+    from index.errors import InvalidQuestion
 
     if len(question) > settings.max_question_chars:
         raise ApiError(413, f"the question is {len(question)} characters; the limit is "
@@ -159,7 +161,7 @@ def resolve_session(session_id: str | None) -> str:
 def check_policy(services: Services, policy: str | None) -> str | None:
     if policy is None or policy == "":
         return None
-    from assistant.retrieve import UnknownPolicy
+    from index.errors import UnknownPolicy
 
     with services.store_guard():
         retriever = services.ctx.retriever

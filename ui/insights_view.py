@@ -12,6 +12,7 @@ import logging
 
 import gradio as gr
 
+from index.errors import UnknownPolicy
 from insights.compare import Comparison
 from insights.diff import PolicyDiff
 from insights.records import PolicyLabel
@@ -171,7 +172,7 @@ def message_html(text: str) -> str:
 def add_pages(demo: gr.Blocks, services) -> None:
     """Adds the Summary, Compare and Changes pages to the chat's Blocks (call outside its context)."""
     from insights.diff import VersionError
-    from insights.service import Insights, NoLabelError, UnknownPolicyError
+    from insights.service import Insights, NoLabelError
     from ui.api import store_errors
 
     ctx = services.ctx
@@ -182,7 +183,7 @@ def add_pages(demo: gr.Blocks, services) -> None:
         def run(*args):
             try:
                 return fn(*args)
-            except (UnknownPolicyError, NoLabelError, VersionError, ValueError) as exc:
+            except (UnknownPolicy, NoLabelError, VersionError, ValueError) as exc:
                 return message_html(str(exc).strip("'\""))
             except store_errors() as exc:
                 log.warning("store unavailable in the insights pages: %s", type(exc).__name__)
