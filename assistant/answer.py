@@ -9,14 +9,12 @@ import re
 from assistant.evidence import DEFAULTS, Evidence
 from assistant.records import Citation
 from index.settings import AnswerSettings
-
-_BULLET = re.compile(r"^\s*(?:[*\-·•o]|\d{1,2}[.)])\s+")
-_MD = re.compile(r"\*\*|__|(?<!\w)_(?=\S)|(?<=\S)_(?!\w)|\\(?=[_*])|^#{1,6}\s+")
+from index.text import BULLET_RE, plain
 
 
 def display_text(quote: str) -> str:
     """A quote as prose: no list bullets or markdown marks, whitespace collapsed, final stop."""
-    text = " ".join(_MD.sub("", _BULLET.sub("", quote.strip())).split())
+    text = plain(BULLET_RE.sub("", quote.strip()))
     # A policy's own "[n]" must not read as one of our citation markers.
     text = re.sub(r"\[(\d{1,3})\]", r"(\1)", text)
     text = text.rstrip(" ;,")

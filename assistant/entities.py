@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from index.text import YEAR
+
 DATA = Path(__file__).resolve().parent / "data" / "entities.json"
 EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 KINDS = ("duration", "email", "url", "phone", "money", "country", "age", "date", "org")
@@ -55,11 +57,11 @@ def _patterns() -> dict[str, re.Pattern]:
         "age": re.compile(r"(?i)\b(?:under|over|below|above|aged?|younger than|older than)\s+(?:the\s+age\s+of\s+)?\d{1,2}\b"
                           r"|\b\d{1,2}\s*(?:years?\s+(?:of\s+age|old)|\+)"
                           r"|\bage\s+of\s+(?:\w+\s+){0,2}\d{1,2}\b|\b(?:minors?|children|child|kids)\b"),
-        "date": re.compile(rf"\b(?:{months})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{{2}}\b"
-                           rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{months})\.?,?\s+(?:19|20)\d{{2}}\b"
-                           rf"|\b(?:{months})\.?\s+(?:19|20)\d{{2}}\b"
-                           r"|\b(?:19|20)\d{2}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/(?:19|20)?\d{2}\b"
-                           r"|(?<![\d/])(?:19|20)\d{2}(?![\d/])"),
+        "date": re.compile(rf"\b(?:{months})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+{YEAR}\b"
+                           rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{months})\.?,?\s+{YEAR}\b"
+                           rf"|\b(?:{months})\.?\s+{YEAR}\b"
+                           rf"|\b{YEAR}-\d{{2}}-\d{{2}}\b|\b\d{{1,2}}/\d{{1,2}}/(?:19|20)?\d{{2}}\b"
+                           rf"|(?<![\d/]){YEAR}(?![\d/])"),
         "country": re.compile(rf"(?<![\w.])(?:{_alternation(_country_names() + vocab['regions'])})(?![\w])"),
         # Known names match in any case when they cannot be ordinary words ("google analytics",
         # "paypal"); single plain words ("Stripe", "Segment") only capitalised.

@@ -7,23 +7,24 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.evidence import IdfTable
+from assistant.bm25_index import BM25Index
 from assistant.fusion import rrf
-from assistant.lexical import LexicalIndex
 from assistant.practice import PracticeModel
 from assistant.records import Hit, Scope
+from assistant.seams import PolicyStore, QueryEmbedder
+from assistant.terms import IdfTable
 from assistant.unit_table import UnitTable
 from index.errors import UnknownPolicy
 from index.records import Chunk, Policy, Unit
+from index.sections import innermost_section
 from index.settings import AnswerSettings
-from index.store import Store
 
 
 
 class Retriever:
     """Searches the active generation of every policy; reloads when the index changes."""
 
-    def __init__(self, store: Store, embedder, cache_dir: Path | None = None,
+    def __init__(self, store: PolicyStore, embedder: QueryEmbedder, cache_dir: Path | None = None,
                  practice: PracticeModel | None = None, settings: AnswerSettings | None = None):
         self.store = store
         self.settings = settings or AnswerSettings()
@@ -36,9 +37,9 @@ class Retriever:
         self._checked = 0.0
         self.policies: dict[str, Policy] = {}
         self.gens: dict[str, str] = {}
-        self.lexical = LexicalIndex.build([])
+        self.lexical = BM25Index.build([])
         self.sources: dict[str, str] = {}
-        self.idf = IdfTable([])
+        self._idf = IdfTable([])
         self._columns: dict[str, np.ndarray] = {}
         self._next: dict[str, Chunk] = {}
         self.refresh(force=True)
@@ -57,9 +58,9 @@ class Retriever:
             sources = self.store.source_texts()
             rows = self.store.chunk_rows(sorted(set(gens.values())))
             chunks = [r.chunk for r in rows]
-            lexical = LexicalIndex.load_or_build(chunks, self.cache_dir)
+            lexical = BM25Index.load_or_build(chunks, self.cache_dir)
             self.policies, self.gens, self.lexical = policies, gens, lexical
-            self.sources, self.idf = sources, IdfTable(chunks)
+            self.sources, self._idf = sources, IdfTable(chunks)
             self._next = next_in_section(chunks)
             self.chunks = {c.id: c for c in chunks}
             self._tables = {gen: t for gen, t in self._tables.items() if gen in set(gens.values())}
@@ -77,9 +78,33 @@ class Retriever:
         for _ in range(self.settings.following_chunks if chunks is None else chunks):
             if following is None:
                 break
-            units += self.store.units_in(following.id)
+            units += self.units_in(following.id)
             following = self._next.get(following.id)
         return units
+
+    def units_in(self, chunk_id: str) -> list[Unit]:
+        """A chunk's citation units in document order, read from its policy's unit table (loaded
+        once) rather than asked of the store per question."""
+        chunk = self.chunks.get(chunk_id)
+        if chunk is None:
+            return self.store.units_in(chunk_id)
+        return [u for u in self.table(chunk.policy).units if u.chunk_id == chunk_id]
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        """An indexed chunk of an active generation by its id."""
+        return self.chunks.get(chunk_id)
+
+    def source_text(self, policy_id: str) -> str:
+        """A policy's source text, which every citation's offsets point into."""
+        return self.sources[policy_id]
+
+    def idf(self, term: str) -> float:
+        """The inverse document frequency of a content stem over the indexed chunks."""
+        return self._idf.idf(term)
+
+    def question_practice(self, vector: np.ndarray) -> np.ndarray:
+        """P(the question asks about each data practice) for a question's vector."""
+        return self.practice.question_probs(vector)[0]
 
     def table(self, policy_id: str) -> UnitTable:
         """Every unit of a policy's indexed generation, with what ranking reads (built once)."""
@@ -99,12 +124,10 @@ class Retriever:
             raise UnknownPolicy(f"unknown policy '{policy_id}' (known: {known})")
 
     def section_at(self, policy_id: str, version: str | None, offset: int) -> str | None:
-        """The deepest section of a policy version that contains ``offset``."""
+        """The path of the deepest section of a policy version that contains ``offset``."""
         policy = self.policies.get(policy_id)
-        if policy is None:
-            return None
-        inside = [s for s in policy.sections if s.version == version and s.start <= offset < s.end]
-        return max(inside, key=lambda s: len(s.path)).path_str if inside else None
+        section = innermost_section(policy.sections, version, offset) if policy is not None else None
+        return section.path_str if section is not None else None
 
     def version_label(self, policy_id: str, version: str | None) -> str | None:
         policy = self.policies[policy_id]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from assistant.terms import words
 from index.records import Policy
+from index.text import YEAR
 
 # "a 15 year old", "years-old": an age, not a version.
 _NOT_AN_AGE = r"(?<!year )(?<!years )(?<!year-)(?<!years-)(?<!yr )(?<!yrs )(?<!how )"
@@ -16,7 +17,7 @@ OLD_VERSION_RE = re.compile(r"(?i)" + _NOT_AN_AGE + r"\b(" + _OLD_WORDS + r"|"
 # "what changed", "how does it differ"; not "how do I change my settings".
 COMPARE_RE = re.compile(r"(?i)\b(what|how)\b.{0,20}\b(chang(ed|es|ing)|differ\w*)\b|\bcompare[sd]?\b.{0,30}\bversions?\b|"
                         r"\bnew (one|version)\b|\bwhat'?s different\b|\bvs\.? (the )?(new|old)\b")
-YEAR_RE = re.compile(r"\b(19|20)\d{2}\b")
+YEAR_RE = re.compile(rf"(?<!\d){YEAR}(?!\d)")
 FUZZY_RATIO = 0.84
 
 
@@ -72,12 +73,23 @@ def choose_versions(question: str, policy: Policy) -> tuple[str | None, ...]:
 
 
 # Words that pick a version in a follow-up ("the 2018 one", "the old policy", "the current version").
-VERSION_CUE_RE = re.compile(r"(?i)(?<!\d)(19|20)\d{2}(?!\d)|" + _NOT_AN_AGE + r"\b(" + _OLD_WORDS + r"|"
-                            r"new|newer|current|latest)\b")
-VERSION_WORDS_RE = re.compile(r"(?i)" + _NOT_AN_AGE + r"\b(" + _OLD_WORDS + r"|"
-                              r"new|newer|current|latest|version|versions|policy|policies|privacy|"
-                              r"(19|20)\d{2}|january|february|march|april|may|june|july|august|"
-                              r"september|october|november|december)\b")
+_VERSION_CUE_RE = re.compile(r"(?i)" + YEAR_RE.pattern + r"|" + _NOT_AN_AGE + r"\b(" + _OLD_WORDS + r"|"
+                             r"new|newer|current|latest)\b")
+# ... and the words around them that name no topic ("version", "policy", a month).
+_VERSION_WORDS_RE = re.compile(r"(?i)" + _NOT_AN_AGE + r"\b(" + _OLD_WORDS + r"|"
+                               r"new|newer|current|latest|version|versions|policy|policies|privacy|"
+                               + YEAR + r"|january|february|march|april|may|june|july|august|"
+                               r"september|october|november|december)\b")
+
+
+def has_version_cue(text: str) -> bool:
+    """Whether ``text`` picks a version: a year, "old", "previous", "the current one"."""
+    return bool(_VERSION_CUE_RE.search(text))
+
+
+def is_version_word(term: str) -> bool:
+    """Whether a word only says which version ("2018", "old", "version", "policy", "may")."""
+    return bool(_VERSION_WORDS_RE.fullmatch(term))
 
 
 def topic_of(question: str, policies: dict[str, Policy], scoped: tuple[str, ...] | None) -> str:
@@ -95,10 +107,10 @@ def topic_of(question: str, policies: dict[str, Policy], scoped: tuple[str, ...]
             continue
         out.append(token)
     topic = " ".join(out)
-    if VERSION_CUE_RE.search(topic):
+    if has_version_cue(topic):
         # "what did the old 2018 policy say about cookies" looks for cookies; "who is this
         # policy for" keeps its "policy".
-        stripped = VERSION_WORDS_RE.sub(" ", topic)
+        stripped = _VERSION_WORDS_RE.sub(" ", topic)
         topic = stripped if len(stripped.split()) >= 2 else topic
     return " ".join(topic.split()) or question
 

@@ -7,7 +7,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from assistant.route import VERSION_CUE_RE, VERSION_WORDS_RE, aliases, choose_versions, mentioned_policies, topic_of
+from assistant.route import (aliases, choose_versions, has_version_cue, is_version_word, mentioned_policies,
+                             topic_of)
 from assistant.terms import content_terms, words
 from index.records import Policy
 
@@ -70,7 +71,7 @@ class SessionStore:
 
 def drop_version_words(terms: list[str]) -> list[str]:
     """The terms that are not version cues ("2018", "old", "version", "policy")."""
-    return [t for t in terms if not VERSION_WORDS_RE.fullmatch(t)]
+    return [t for t in terms if not is_version_word(t)]
 
 
 def rewrite(question: str, session: Session | None, policies: dict[str, Policy]) -> Rewrite:
@@ -86,7 +87,7 @@ def rewrite(question: str, session: Session | None, policies: dict[str, Policy])
         # back there).
         target = tuple(named) or last.policies or ()
         versions = choose_versions(question, policies[target[0]]) if len(target) == 1 and target[0] in policies else (None,)
-        if named or (VERSION_CUE_RE.search(question) and versions != (last.versions or (None,))):
+        if named or (has_version_cue(question) and versions != (last.versions or (None,))):
             asked = last.policies or tuple(mentioned_policies(last.standalone, policies))
             return Rewrite(topic_of(last.standalone, policies, asked or None), target,
                            None if versions == (None,) else versions)

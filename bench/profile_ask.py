@@ -28,17 +28,17 @@ DEFAULT_DB5 = Path("/tmp/bench5")
 
 # (label, path suffix, function name); cumulative time of each, per ask.
 STAGES = [
-    ("ask total", "assistant/chat.py", "ask"),
+    ("ask total", "assistant/pipeline.py", "ask"),
     ("  index refresh check (manifests)", "assistant/retrieve.py", "refresh"),
     ("  routing: mentioned_policies (difflib)", "assistant/route.py", "mentioned_policies"),
     ("  routing: topic_of", "assistant/route.py", "topic_of"),
     ("  query embedding (MiniLM)", "index/embed.py", "embed"),
     ("  Retriever.search (all calls)", "assistant/retrieve.py", "search"),
     ("    Chroma dense chunk query", "index/store.py", "query_chunks"),
-    ("    BM25 ranking", "assistant/lexical.py", "ranked"),
+    ("    BM25 ranking", "assistant/bm25_index.py", "ranked"),
     ("    allowed-mask over all chunks", "assistant/retrieve.py", "<listcomp>"),
     ("    rank fusion", "assistant/fusion.py", "rrf"),
-    ("  candidates and features", "assistant/chat.py", "candidates"),
+    ("  candidates and features", "assistant/pipeline.py", "candidates"),
     ("    unit table (once per policy)", "assistant/unit_table.py", "build"),
     ("    candidate features", "assistant/features.py", "candidate_features"),
     ("  ranker probabilities", "assistant/ranker.py", "probabilities"),
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--torch-threads", type=int, help="torch.set_num_threads before profiling (default: torch's)")
     args = ap.parse_args(argv)
 
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
     from assistant.retrieve import Retriever
     from index.embed import Embedder
     from index.store import Store, open_client

@@ -61,7 +61,7 @@ def child(policies: int, db: Path, corpus: Path, baseline_db: Path, repeat: int,
           torch_threads: int | None = None) -> dict:
     """Ours exactly as a query process runs it (ui.context.AppContext: the ONNX model, the read
     tables); the baseline with the sentence-transformers model."""
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
     from assistant.records import Scope
     from ui.context import AppContext
 

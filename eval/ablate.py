@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.ablate", description=__doc__.split("\n")[0])
     parser.add_argument("--db", help="an index of the bundled corpus (default: $POLICYCHAT_DB)")
     args = parser.parse_args(argv)
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
     from assistant.retrieve import Retriever
     from eval import suite
     from ui.context import AppContext

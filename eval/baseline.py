@@ -61,18 +61,17 @@ class NaiveRAG:
     """Top-k similarity search over fixed-size character chunks; answers with whole chunks."""
 
     def __init__(self, embedder, corpus_dir: Path = BUNDLED_CORPUS, answer_style: str = "first"):
-        import chromadb
-        from chromadb.config import Settings
         from langchain_chroma import Chroma
 
         from index.embed import as_langchain
+        from index.store import ephemeral_client
 
         if answer_style not in ANSWER_STYLES:
             raise ValueError(f"answer_style must be one of {ANSWER_STYLES}")
         self.answer_style = answer_style
         self.texts = read_corpus(corpus_dir)
         self.documents = split_corpus(self.texts)
-        self.client = chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False))
+        self.client = ephemeral_client()
         self.collection_name = f"baseline-{uuid.uuid4().hex[:12]}"
         self.store = Chroma(collection_name=self.collection_name, client=self.client,
                             embedding_function=as_langchain(embedder))

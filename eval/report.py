@@ -4,7 +4,12 @@ Plain pipe tables read fine in a terminal and paste straight into docs/quality.m
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from eval.metrics import CAUSES, HIGHER_IS_BETTER, better
+
+EVAL_DIR = Path(__file__).resolve().parent
+DEFAULT_OUT = EVAL_DIR / "results" / "latest.json"  # written by eval.runner, read here
 
 LABELS = {
     "abstention_accuracy": "abstention accuracy",
@@ -150,9 +155,6 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m eval.report [RESULTS.json] [--failures]`: re-render a saved results file."""
     import argparse
     import json
-    from pathlib import Path
-
-    from eval.runner import DEFAULT_OUT
 
     parser = argparse.ArgumentParser(prog="python -m eval.report", description=main.__doc__)
     parser.add_argument("results", nargs="?", default=str(DEFAULT_OUT))

@@ -23,10 +23,9 @@ from typing import Callable
 
 from eval import metrics as M
 from eval.jsonl import numbered_objects
+from eval.report import DEFAULT_OUT, EVAL_DIR, render_tables
 
-EVAL_DIR = Path(__file__).resolve().parent
 DEFAULT_GOLD = EVAL_DIR / "gold.jsonl"
-DEFAULT_OUT = EVAL_DIR / "results" / "latest.json"
 RETRIEVAL_K = 5
 ANSWER_CHARS = 2000  # answer text kept per question in the results file
 
@@ -262,7 +261,7 @@ def run_splits(ctx, items: list[dict], ours_rows: list[dict], base: dict | None,
                progress: Callable[[str], None] | None = None) -> dict:
     """gold dev, gold test, the paraphrases and the held-out PolicyQA policies, ours beside the
     baseline (eval/suite.py)."""
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
     from assistant.retrieve import Retriever
     from eval import suite
 
@@ -298,8 +297,8 @@ def write_results(results: dict, out: Path | str) -> Path:
 
 def run_cli(ctx, args) -> int:
     """`policychat eval [--gold F] [--json] [--mode M] [--baseline] [--out F]`."""
-    from eval.report import render_tables
     from index.errors import UserError
+    from index.progress import progress_bar
 
     gold_path = Path(args.gold) if args.gold else DEFAULT_GOLD
     if not gold_path.is_file():
@@ -315,16 +314,11 @@ def run_cli(ctx, args) -> int:
     if missing:
         raise UserError(f"the gold set needs policies that are not indexed: {', '.join(missing)}")
 
-    bar = None
-    if not args.json and sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(items) * (2 if args.baseline else 1), unit="q", file=sys.stderr, desc="eval")
     out = Path(args.out) if args.out else DEFAULT_OUT
-    results = run_eval(ctx, gold_path, args.mode, bool(args.baseline), out=out,
-                       progress=(lambda _id: bar.update(1)) if bar else None)
-    if bar:
-        bar.close()
+    total = len(items) * (2 if args.baseline else 1)
+    with progress_bar(total, "q", "eval", enabled=not args.json) as step:
+        results = run_eval(ctx, gold_path, args.mode, bool(args.baseline), out=out,
+                           progress=(lambda _id: step()) if step else None)
     modes = results["meta"]["answer_modes"]
     if modes and set(modes) != {args.mode}:
         print(f"note: --mode {args.mode} requested; the assistant answered in mode(s) "

@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     except policyqa.PolicyQAMissing as exc:
         print(f"train_ranker: {exc}", file=sys.stderr)
         return 2
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
     from assistant.retrieve import Retriever
     from index.embed import Embedder
 

@@ -14,7 +14,7 @@ from index.clean import BLANK, BODY, TITLE, VERSION, CleanDoc
 TEXT_LABELS = (BODY, TITLE, VERSION)
 from index.records import Chunk, Line, Section, Unit, Version
 from index.settings import DEFAULT_MAX_TOKENS
-from index.text import sentence_spans
+from index.text import BULLET_RE, is_list_intro, sentence_spans
 from index.tokens import count_tokens
 
 TINY_SECTION_TOKENS = 40
@@ -23,7 +23,6 @@ LABEL_LINES = 2  # short lines above a unit kept as its label
 LIST_ITEMS = 12  # unbulleted lines read as a list's items after its intro
 # A shorter line still cites something when it names a web address: "Criteo https://www.criteo.com/".
 ADDRESS_RE = re.compile(r"https?://|\bwww\.|@[\w-]+\.\w")
-BULLET_RE = re.compile(r"\s*(?:[*\-·•o]|\d{1,2}[.)])\s+")
 
 
 @dataclass
@@ -176,6 +175,6 @@ def with_list_intros(units: list[Unit]) -> list[Unit]:
                 plain_items += 1
             unit = replace(unit, intro=intro.start)
         out.append(unit)
-        if unit.text.rstrip().endswith(":"):
+        if is_list_intro(unit.text):
             intro, plain_items = unit, 0
     return out

@@ -33,7 +33,7 @@ class UnknownPolicy(PolicyChatError, ValueError):
 
 
 class StoreUnavailable(PolicyChatError):
-    """The Chroma store cannot be reached or opened."""
+    """The Chroma store cannot be reached, opened or read; the only store error callers see."""
 
 
 class LoadError(PolicyChatError):

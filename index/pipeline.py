@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from index.chunk import DEFAULT_MAX_TOKENS
 from index.embed_cache import EmbedCache
@@ -61,6 +61,13 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[FileResult]]:
     return files, errors
 
 
+class LabelHook(Protocol):
+    """Adds derived data to a group of writes before they are stored (``PolicyWrite.labels``:
+    insights.service.IndexLabels, handed in by whoever builds the indexer)."""
+
+    def attach(self, writes: list[PolicyWrite]) -> None: ...
+
+
 @dataclass
 class _Pending:
     """A parsed policy waiting for its group's embedding pass."""
@@ -82,9 +89,8 @@ class Indexer:
 
     def __init__(self, store: Store, embedder_factory: Callable, max_tokens: int = DEFAULT_MAX_TOKENS,
                  model_name: str | None = None, group_texts: int = GROUP_TEXTS,
-                 cache_factory: Callable[..., EmbedCache] = EmbedCache, labels=None):
+                 cache_factory: Callable[..., EmbedCache] = EmbedCache, labels: LabelHook | None = None):
         from index.embed import default_model_name
-        from insights.service import IndexLabels
 
         self.store = store
         self._embedder_factory = embedder_factory
@@ -93,7 +99,7 @@ class Indexer:
         self.max_tokens = max_tokens
         self.model_name = model_name or default_model_name()
         self.group_texts = group_texts
-        self.labels = labels or IndexLabels()  # privacy labels, stored with each policy generation
+        self.labels = labels  # e.g. privacy labels, stored with each policy generation
 
     @property
     def embedder(self) -> EmbedCache:
@@ -169,7 +175,8 @@ class Indexer:
             chunk_vectors, unit_vectors = policy_vectors(cache, parsed.chunks, parsed.units)
             writes.append(PolicyWrite(parsed.policy, parsed.gen, p.source_text, parsed.chunks, chunk_vectors,
                                       parsed.units, unit_vectors, cache.keys(p.texts[:len(parsed.units)])))
-        self.labels.attach(writes)
+        if self.labels is not None:
+            self.labels.attach(writes)
         self.store.replace_policies(writes)
         for p in pending:
             chunks = len(p.parsed.chunks)

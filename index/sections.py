@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from index.clean import BODY, TITLE, VERSION, CleanDoc
 from index.records import Line, Section, Version
-from index.text import plain
+from index.text import BULLET_RE, plain
 
 INTRO = "Introduction"
 STYLE_RANK = ["md1", "md2", "md3", "md4", "md5", "md6", "letter", "num1", "num2", "num3",
@@ -28,7 +28,6 @@ BOLD_RE = re.compile(r"^(\*\*[^*]+\*\*[\s\u00a0]*)+$")
 LETTER_RE = re.compile(r"^([A-Z])\.[\s\u00a0]*([A-Za-z].*)$")
 NUM_RE = re.compile(r"^(\d{1,3}(?:\.\d{1,3})*)\s*[.\-)]?\s*([A-Za-z].*)$")
 PAREN_RE = re.compile(r"^\(([a-z]|[ivx]{1,4})\)\s+(\S.*)$")
-LIST_MARK_RE = re.compile(r"^\s*([*\-·•o]\s|\d+[.)]\s)")
 URLISH_RE = re.compile(r"https?://|www\.|\w\.(com|org|net|ru|cn)\b")
 TERMINAL = (".", ";", ",", "!")
 
@@ -68,7 +67,7 @@ def detect_heading(raw: str, prev: str | None, nxt: str | None) -> tuple[str, st
 
 
 def _is_bare_heading(raw: str, p: str, prev: str | None, nxt: str) -> bool:
-    if raw[:1].isspace() or LIST_MARK_RE.match(raw) or not p[:1].isupper():
+    if raw[:1].isspace() or BULLET_RE.match(raw) or not p[:1].isupper():
         return False
     if len(p) > 70 or len(p.split()) > 10 or p.endswith(TERMINAL) or URLISH_RE.search(p):
         return False
@@ -175,6 +174,15 @@ def _close_sections(sections: list[Section], version_end: int) -> None:
             sec.end = sections[i + 1].start
             continue
         sec.end = next((s.start for s in sections[i + 1:] if s.level <= sec.level), version_end)
+
+
+def innermost_section(sections: list[Section], version: str | None, start: int,
+                      end: int | None = None) -> Section | None:
+    """The deepest section of one version that holds ``source[start:end]`` (``end``:
+    ``start + 1``, the section that offset lies in)."""
+    end = start + 1 if end is None else end
+    inside = [s for s in sections if s.version == version and s.start <= start and end <= s.end]
+    return max(inside, key=lambda s: len(s.path)) if inside else None
 
 
 def render_tree(sections: list[Section]) -> str:

@@ -48,7 +48,7 @@ class AnswerSettings:
     refresh_seconds: float = knob(5.0, "seconds", "hand-set: how often a reader looks for a new index",
                                   bounds=(0, math.inf))
     following_chunks: int = knob(2, "chunks", "hand-set: how far a list may run on past its intro's chunk")
-    # candidates for the ranker (assistant/chat.py)
+    # candidates for the ranker (assistant/pipeline.py)
     chunks_per_search: int = knob(6, "chunks", "hand-set: chunk hits whose units are ranked, per policy")
     candidates: int = knob(40, "units", "hand-set: nearest units ranked per policy besides the hits' own")
     cross_policies: int = knob(5, "policies", "hand-set: policies a question naming none is asked of")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -42,17 +44,33 @@ def is_connection_error(exc: BaseException) -> bool:
                                    "failed to connect", "connection reset", "remoteprotocolerror"))
 
 
+def is_store_error(exc: BaseException) -> bool:
+    """Errors Chroma raises when its data cannot be read or written (a server's error status, a
+    broken or locked local database), as opposed to a bug in the caller."""
+    import httpx
+    from chromadb.errors import ChromaError
+
+    return isinstance(exc, (ChromaError, sqlite3.Error, httpx.HTTPStatusError))
+
+
 def _guarded(method):
-    """Turn connection failures inside a Store method into StoreUnavailable."""
+    """Turn Chroma's failures inside a Store method into StoreUnavailable. An embedded store
+    first follows its directory's current client (``_EmbeddedClients``), and retries once when
+    that client was replaced while the call ran."""
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
+        self._follow()
         try:
             return method(self, *args, **kwargs)
         except StoreUnavailable:
             raise
         except Exception as exc:
+            if self._follow():
+                return wrapper(self, *args, **kwargs)
             if is_connection_error(exc):
                 raise StoreUnavailable(f"the Chroma store is not answering ({type(exc).__name__})") from None
+            if is_store_error(exc):
+                raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
             raise
     return wrapper
 
@@ -85,42 +103,87 @@ class StoredChunk:
     gen: str
 
 
-def open_client(db_dir, chroma_url: str | None = None):
-    """An embedded PersistentClient at ``db_dir`` or an HttpClient for ``chroma_url``."""
-    import chromadb
+def client_settings():
+    """Our Chroma client settings: no telemetry (the product runs offline), no reset API."""
     from chromadb.config import Settings
 
-    settings = Settings(anonymized_telemetry=False, allow_reset=False)
+    return Settings(anonymized_telemetry=False, allow_reset=False)
+
+
+def open_client(db_dir, chroma_url: str | None = None, *, fresh: bool = False):
+    """This process's PersistentClient of ``db_dir`` or an HttpClient for ``chroma_url``.
+
+    ``fresh``: replace this process's client of ``db_dir`` with one that reads the files as they
+    are now (another process wrote them without moving the change stamp, e.g. it was killed)."""
+    import chromadb
+
     try:
         if chroma_url:
             url = urlparse(chroma_url)
             return chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
-                                       ssl=url.scheme == "https", settings=settings)
+                                       ssl=url.scheme == "https", settings=client_settings())
         from index.snapshot import recover_if_needed
 
         recover_if_needed(Path(db_dir))
-        _forget_stale_system(str(db_dir))
-        return chromadb.PersistentClient(path=str(db_dir), settings=settings)
+        return _CLIENTS.get(Path(db_dir), fresh)
     except Exception as exc:  # chromadb raises many types for an unreachable server
         where = chroma_url or str(db_dir)
         raise StoreUnavailable(f"cannot open the Chroma store at {where}: {exc}") from None
 
 
-_SYSTEM_STAMPS: dict[str, float] = {}
+def ephemeral_client():
+    """An in-memory Chroma client with our settings (for throwaway collections, e.g. eval's baseline)."""
+    import chromadb
+
+    return chromadb.EphemeralClient(settings=client_settings())
 
 
-def _forget_stale_system(path: str) -> None:
-    """Chroma caches one engine per directory per process; if another process re-indexed the
-    directory since ours was made (its stamp moved), drop ours so the files are read afresh."""
-    from chromadb.api.client import SharedSystemClient
+class _EmbeddedClients:
+    """One Chroma client per index directory per process.
 
-    from index.snapshot import stamp_of
+    Chroma runs one engine per directory per process, shared by that directory's clients and
+    stopped when the last of them is closed. When another process re-indexes the directory
+    (its change stamp moves, ``index.snapshot``), our engine's state is stale: the one client
+    is closed, which stops the engine, and a new client reads the files afresh. Store handles
+    holding the old client rebind to the new one on their next call."""
 
-    stamp = stamp_of(Path(path))
-    if _SYSTEM_STAMPS.get(path, stamp) != stamp:
-        SharedSystemClient._identifier_to_system.pop(path, None)
-        SharedSystemClient._identifier_to_refcount.pop(path, None)
-    _SYSTEM_STAMPS[path] = stamp
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._open: dict[str, tuple[float, object]] = {}
+
+    def get(self, path: Path, fresh: bool = False):
+        import chromadb
+
+        from index.snapshot import stamp_of
+
+        key, stamp = str(path), stamp_of(path)
+        with self._lock:
+            held = self._open.get(key)
+            if held is not None and held[0] == stamp and not fresh:
+                return held[1]
+            if held is not None:
+                held[1].close()
+            client = chromadb.PersistentClient(path=key, settings=client_settings())
+            self._open[key] = (stamp, client)
+            return client
+
+    def current(self, path: Path):
+        held = self._open.get(str(path))
+        return held[1] if held else None
+
+    def path_of(self, client) -> Path | None:
+        """The directory of a client this registry opened (None for a server's client)."""
+        return next((Path(key) for key, (_, c) in list(self._open.items()) if c is client), None)
+
+    def written(self, path: Path, stamp: float) -> None:
+        """This process changed the directory (new stamp ``stamp``): its client is not stale."""
+        with self._lock:
+            held = self._open.get(str(path))
+            if held is not None:
+                self._open[str(path)] = (stamp, held[1])
+
+
+_CLIENTS = _EmbeddedClients()
 
 
 class Store:
@@ -128,6 +191,7 @@ class Store:
 
     def __init__(self, client, db_dir: Path | None = None):
         self.db_dir = Path(db_dir) if db_dir else None
+        self._path = self.db_dir or _CLIENTS.path_of(client)  # embedded: whose client to follow
         self._stamp = 0.0
         self._bind(client)
 
@@ -162,7 +226,17 @@ class Store:
 
         touch_stamp(self.db_dir)
         self._stamp = stamp_of(self.db_dir)
-        _SYSTEM_STAMPS[str(self.db_dir)] = self._stamp
+        _CLIENTS.written(self.db_dir, self._stamp)
+
+    def _follow(self) -> bool:
+        """Rebind to this directory's current client if it was replaced; True if it was."""
+        if self._path is None:
+            return False
+        current = _CLIENTS.current(self._path)
+        if current is None or current is self.client:
+            return False
+        self._bind(current)
+        return True
 
     def _bind(self, client) -> None:
         self.client = client
@@ -197,9 +271,14 @@ class Store:
         got = self.manifests.get(include=["documents"])
         return dict(zip(got["ids"], got["documents"]))
 
+    def count(self) -> int:
+        """How many chunks the store holds (every generation)."""
+        return self.chunks.count()
+
     def ping(self) -> None:
         """Raise StoreUnavailable unless the store answers."""
         try:
+            self._follow()
             self.client.heartbeat()
             self.manifests.count()
         except Exception as exc:
@@ -319,7 +398,7 @@ class Store:
         self.units.delete(where=where)
 
 
-for _name in ("policies", "generations", "source_text", "source_texts", "chunk_rows", "query_chunks",
+for _name in ("count", "policies", "generations", "source_text", "source_texts", "chunk_rows", "query_chunks",
               "query_units", "rank_units", "units_in", "unit_rows_of", "unit_centrality", "unit_vectors_by_key",
               "stored_labels",
               "replace_policies", "remove_policy", "remove_orphans"):

@@ -1,4 +1,4 @@
-"""Small pure helpers on policy text: lines, markdown stripping, dates, sentences."""
+"""Small pure helpers on policy text: lines, list marks, markdown stripping, dates, sentences."""
 from __future__ import annotations
 
 import re
@@ -21,6 +21,19 @@ def split_lines(text: str) -> list[Line]:
     return lines
 
 
+# A list item's mark: a bullet or an item number ("-", "•", "1.", "2)"). The indexer quotes an
+# item without it and records that its line had one (Unit.bullet).
+BULLET = r"(?:[*\-·•o]|\d{1,2}[.)])"
+BULLET_RE = re.compile(rf"^\s*{BULLET}\s+")
+# Looking back from a unit to its line's start, a letter or roman numeral counts too ("a)", "(ii)").
+ITEM_MARK = rf"(?:{BULLET}|\(?\w{{1,2}}[.)])"
+
+
+def is_list_intro(text: str) -> bool:
+    """Whether a unit announces a list ("… the following categories:")."""
+    return text.rstrip().endswith(":")
+
+
 def plain(text: str) -> str:
     """Text without markdown emphasis/heading marks, whitespace collapsed."""
     return _SPACE.sub(" ", _MD_MARK.sub("", text.replace("\ufeff", "").strip())).strip()
@@ -30,6 +43,8 @@ def is_blank(text: str) -> bool:
     return not text.strip()
 
 
+# A year as policies and questions write one ("2018"), without the digits around it.
+YEAR = r"(?:19|20)\d{2}"
 MONTHS = {m: i for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august",
      "september", "october", "november", "december"], start=1)}

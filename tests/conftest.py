@@ -49,10 +49,11 @@ def corpus_db(tmp_path_factory, embedder) -> Path:
     from index.embed import default_model_name
     from index.onnx_embed import export
     from index.tables import write_tables
+    from insights.service import IndexLabels
 
     db = tmp_path_factory.mktemp("corpus-db")
     store = Store(open_client(db))
-    Indexer(store, lambda: embedder).run([BUNDLED_CORPUS])
+    Indexer(store, lambda: embedder, labels=IndexLabels()).run([BUNDLED_CORPUS])
     export(embedder, db, default_model_name())  # what `policychat index` leaves for query processes
     write_tables(store, db)
     return db

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ui.answer_html import answer_html, with_breaks
-from ui.chat import esc
+from ui.chat_html import esc
 
 TITLES = ["AliExpress.com Privacy Policy", "Alibaba Privacy Policy"]
 

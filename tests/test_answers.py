@@ -26,7 +26,7 @@ CITATION_KEYS = {"policy", "section", "quote", "start", "end", "version"}
 @pytest.fixture(scope="module")
 def extractive(ctx):
     """The offline (extractive) assistant over the shared index, whatever POLICYCHAT_LLM says."""
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
 
     return Assistant(ctx.retriever, ctx.embedder)
 

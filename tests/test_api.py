@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import free_port
 from ui.feedback import FeedbackStore
 from index.settings import Settings, parse_origins, parse_rate_limit
 from ui.security import TokenBucket
@@ -223,12 +223,6 @@ def test_store_outage_is_503_and_recovers_without_restart(corpus_db, embedder, t
         fresh._store = BrokenStore()
         assert_clean_error(c.get("/api/policies"), 503)
         assert c.get("/api/policies").status_code == 200
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_unreachable_chroma_server_is_503(embedder, tmp_path):

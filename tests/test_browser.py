@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import http.server
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from conftest import free_port
 from index.config import BUNDLED_CORPUS
 
 pytestmark = [pytest.mark.browser,
@@ -45,12 +45,6 @@ We keep loyalty programme data for two years after your last purchase <script>al
 
 Write to privacy@quokkafield.example with any question about this policy.
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -43,7 +43,7 @@ def embedded(tmp_path_factory, small_corpus, embedder) -> Store:
 
 
 def answers(store: Store, embedder) -> list[dict]:
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
     from assistant.retrieve import Retriever
 
     assistant = Assistant(Retriever(store, embedder), embedder)

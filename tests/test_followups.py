@@ -15,7 +15,7 @@ WHY = "and why do they need it?"
 @pytest.fixture
 def assistant(ctx):
     """A fresh extractive assistant (fresh sessions) over the shared index."""
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
 
     return Assistant(ctx.retriever, ctx.embedder)
 
@@ -82,7 +82,7 @@ def test_without_a_session_nothing_is_carried(assistant):
 
 
 def test_separate_assistants_do_not_share_sessions(assistant, ctx):
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
 
     assistant.ask(FIRST, policy="alipartnership", session_id="s1")
     other = Assistant(ctx.retriever, ctx.embedder)

@@ -15,7 +15,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel, G
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from assistant.chat import Assistant
+from assistant.pipeline import Assistant
 from assistant.generate import PROVIDERS, Generator, build_messages, chat_model, check_citations, register_provider
 from assistant.records import Citation
 from index.errors import GenerationFailed, SettingError

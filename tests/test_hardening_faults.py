@@ -36,7 +36,7 @@ from conftest import ChromaServer, free_port
 from fastapi.testclient import TestClient
 
 from index.config import BUNDLED_CORPUS
-from ui.api import UNAVAILABLE
+from ui.service import UNAVAILABLE
 from ui.feedback import FeedbackStore
 from index.settings import Settings
 
@@ -231,7 +231,7 @@ def llm_context(ctx, fake_openai, monkeypatch):
 
 @pytest.fixture(scope="module")
 def extractive(ctx):
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
 
     answer = Assistant(ctx.retriever, ctx.embedder).ask(PAYMENT_Q, policy=PAYMENT_P)
     assert not answer.abstained and answer.citations
@@ -302,14 +302,14 @@ class DriverSaysDiskFull(FeedbackStore):
 
 
 def chat_of(services):
-    from ui import chat
+    from ui import chat_page
 
-    return {f.name: f.fn for f in chat.build_chat(services).fns.values()}
+    return {f.name: f.fn for f in chat_page.build_chat(services).fns.values()}
 
 
 @pytest.mark.parametrize("kind", ["sqlite-full", "driver-raises"])
 def test_a_full_feedback_disk_never_stops_answers(ctx, tmp_path, kind):
-    from ui import api
+    from ui import service
     from ui.security import TokenBucket
 
     if kind == "sqlite-full":
@@ -318,7 +318,7 @@ def test_a_full_feedback_disk_never_stops_answers(ctx, tmp_path, kind):
     else:
         feedback = DriverSaysDiskFull(tmp_path / "fb.sqlite3")
     stored_before = len(feedback.rows())
-    services = api.Services(ctx=ctx, settings=Settings(rate_capacity=0), limiter=TokenBucket(0, 60),
+    services = service.Services(ctx=ctx, settings=Settings(rate_capacity=0), limiter=TokenBucket(0, 60),
                             feedback=feedback)
     handlers = chat_of(services)
     request = SimpleNamespace(client=SimpleNamespace(host="198.51.100.20"))

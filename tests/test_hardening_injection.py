@@ -119,7 +119,7 @@ def injected_policy() -> str:
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory, embedder):
     """(assistant, retriever) over a one-policy index whose policy carries every injection string."""
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
     from assistant.retrieve import Retriever
     from index.pipeline import Indexer
     from index.store import Store, open_client
@@ -277,7 +277,7 @@ def test_an_obedient_model_is_cut_back_to_cited_sentences(planted, secrets):
 
 @pytest.mark.parametrize("question", NORMAL_QUESTIONS[:4])
 def test_generative_answers_over_the_planted_policy_say_nothing_planted(planted, secrets, question):
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
 
     extractive, retriever = planted
     model = ObedientModel(calls=[], valid=False)
@@ -321,7 +321,7 @@ class LeakyModel(BaseChatModel):
 @pytest.fixture(scope="module")
 def api(ctx, tmp_path_factory):
     """The real app over the shared corpus, extractive whatever POLICYCHAT_LLM says."""
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
     from ui.context import AppContext
     from ui.feedback import FeedbackStore
     from index.settings import Settings
@@ -338,7 +338,7 @@ def api(ctx, tmp_path_factory):
 
 @pytest.mark.parametrize("question", INJECTION_STRINGS)
 def test_injection_questions_reveal_no_configuration(ctx, api, secrets, question):
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
 
     r = api.post("/api/ask", json={"question": question})
     assert r.status_code == 200
@@ -373,7 +373,7 @@ def test_injection_questions_abstain(api, question):
 
 
 def test_a_model_echoing_its_system_prompt_reveals_none_of_it(ctx):
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
 
     model = LeakyModel(calls=[], reply=SYSTEM_PROMPT)
     answer = Assistant(ctx.retriever, ctx.embedder, chat_model=model).ask(

@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import socket
 import threading
 import time
 import traceback
@@ -28,6 +27,7 @@ import pytest
 from fastapi.testclient import TestClient
 from langchain_core.language_models.chat_models import BaseChatModel
 
+from conftest import free_port
 from ui.feedback import FeedbackStore
 from index.settings import Settings
 
@@ -36,7 +36,7 @@ QUESTIONS = [f"who receives my payment data? {SECRET} asks",
              f"{SECRET} wonders how long you keep my data",
              f"is {SECRET} the capital of France?"]
 IP = "203.0.113.77"
-WATCHED = ("", "policychat", "policychat.api", "policychat.chat", "policychat.assistant", "policychat.llm",
+WATCHED = ("", "policychat", "policychat.api", "policychat.chat", "policychat.service", "policychat.assistant", "policychat.llm",
            "policychat.feedback", "uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "gradio")
 
 
@@ -130,7 +130,7 @@ def context_with(ctx, assistant):
 
 # --- logs --------------------------------------------------------------------------------------
 def test_api_logs_name_no_question_and_no_address(ctx, tmp_path):
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
 
     with captured_logs() as records:
         with TestClient(make_app(ctx, tmp_path), client=(IP, 4242), raise_server_exceptions=False) as c:
@@ -214,9 +214,7 @@ def test_serve_logs_no_client_address(ctx, tmp_path, monkeypatch):
     monkeypatch.setattr(uvicorn, "run", run_in_background)
     loggers = [logging.getLogger(n) for n in ("policychat", "uvicorn", "uvicorn.error", "uvicorn.access")]
     saved = [(lg, list(lg.handlers), lg.level, lg.propagate) for lg in loggers]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     try:
         settings = Settings.from_env({"POLICYCHAT_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
                                       "POLICYCHAT_RATE_LIMIT": "off"}, host="127.0.0.1", port=port)

@@ -101,7 +101,7 @@ def assert_clean_error(response, statuses=(400, 404, 405, 413, 415, 422)) -> str
 @pytest.fixture(scope="module")
 def assistant(ctx):
     """An extractive assistant over the shared index (independent of POLICYCHAT_LLM)."""
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
 
     return Assistant(ctx.retriever, ctx.embedder)
 
@@ -202,12 +202,12 @@ def test_odd_questions_through_the_api(client, sources, question):
 @pytest.fixture(scope="module")
 def chat_handlers(ctx, tmp_path_factory):
     """The chat's event handlers, taken from the real Blocks (called directly, no browser)."""
-    from ui import api, chat
+    from ui import chat_page, service
     from ui.security import TokenBucket
 
-    services = api.Services(ctx=ctx, settings=Settings(rate_capacity=0), limiter=TokenBucket(0, 60),
+    services = service.Services(ctx=ctx, settings=Settings(rate_capacity=0), limiter=TokenBucket(0, 60),
                             feedback=FeedbackStore(tmp_path_factory.mktemp("hq-chat") / "feedback.sqlite3"))
-    blocks = chat.build_chat(services)
+    blocks = chat_page.build_chat(services)
     return {f.name: f.fn for f in blocks.fns.values()}
 
 

@@ -79,7 +79,7 @@ def parse(html: str):
 
 @pytest.mark.parametrize("payload", XSS_PAYLOADS)
 def test_chat_renders_every_payload_as_inert_text(payload):
-    from ui.chat import render_answer, render_error, render_question
+    from ui.chat_html import render_answer, render_error, render_question
 
     policy = SimpleNamespace(id="p", title=f"Shop {payload} Policy", sections=[], content_hash="h")
     source = f"Intro.\n{payload} We keep data {payload} for a year.\nOutro {payload}."
@@ -108,23 +108,23 @@ def test_chat_renders_every_payload_as_inert_text(payload):
 
 
 def test_the_chatbot_sanitises_and_turns_latex_off(ctx, tmp_path):
-    from ui import api, chat
+    from ui import chat_page, service
     from ui.security import TokenBucket
 
-    services = api.Services(ctx=ctx, settings=Settings(), limiter=TokenBucket(0, 60),
+    services = service.Services(ctx=ctx, settings=Settings(), limiter=TokenBucket(0, 60),
                             feedback=FeedbackStore(tmp_path / "fb.sqlite3"))
-    blocks = chat.build_chat(services)
+    blocks = chat_page.build_chat(services)
     (bot,) = [b for b in blocks.blocks.values() if type(b).__name__ == "Chatbot"]
     assert bot.sanitize_html is True and bot.latex_delimiters == []
 
 
 def test_chat_answer_to_a_payload_question_is_escaped_end_to_end(ctx, tmp_path):
-    from ui import api, chat
+    from ui import chat_page, service
     from ui.security import TokenBucket
 
-    services = api.Services(ctx=ctx, settings=Settings(), limiter=TokenBucket(0, 60),
+    services = service.Services(ctx=ctx, settings=Settings(), limiter=TokenBucket(0, 60),
                             feedback=FeedbackStore(tmp_path / "fb.sqlite3"))
-    respond = {f.name: f.fn for f in chat.build_chat(services).fns.values()}["respond"]
+    respond = {f.name: f.fn for f in chat_page.build_chat(services).fns.values()}["respond"]
     payload = XSS_PAYLOADS[0]
     request = SimpleNamespace(client=SimpleNamespace(host="198.51.100.3"))
     with warnings.catch_warnings():
@@ -253,12 +253,12 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket(ctx, tm
 
 
 def test_the_chat_limits_each_client_separately(ctx, tmp_path):
-    from ui import api, chat
+    from ui import chat_page, service
     from ui.security import TokenBucket
 
-    services = api.Services(ctx=ctx, settings=Settings(), limiter=TokenBucket(2, 3600),
+    services = service.Services(ctx=ctx, settings=Settings(), limiter=TokenBucket(2, 3600),
                             feedback=FeedbackStore(tmp_path / "fb.sqlite3"))
-    respond = {f.name: f.fn for f in chat.build_chat(services).fns.values()}["respond"]
+    respond = {f.name: f.fn for f in chat_page.build_chat(services).fns.values()}["respond"]
 
     def turns_after(host: str) -> int:
         request = SimpleNamespace(client=SimpleNamespace(host=host))

@@ -64,12 +64,7 @@ def small_index(base_index, tmp_path) -> tuple[Path, Path]:
 
 def fresh_store(db: Path) -> Store:
     """A Store on a new Chroma client that reads the directory as it is on disk now."""
-    from chromadb.api.client import SharedSystemClient
-
-    # Chroma caches one client system per directory per process; forget ours (only ours).
-    for cache in ("_identifier_to_system", "_identifier_to_refcount"):
-        getattr(SharedSystemClient, cache, {}).pop(str(db), None)
-    return Store(open_client(db))
+    return Store(open_client(db, fresh=True))
 
 
 class CountingFactory:

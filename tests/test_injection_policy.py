@@ -39,7 +39,7 @@ INJECTION_QUESTIONS = [
 
 
 def build(root, text: str, embedder):
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
     from assistant.retrieve import Retriever
     from index.pipeline import Indexer
     from index.store import Store, open_client
@@ -145,7 +145,7 @@ class ObedientModel(BaseChatModel):
 
 
 def test_generated_text_that_obeys_an_injection_is_dropped(indexes, clean):
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
 
     _, retriever = indexes[1]
     model = ObedientModel(calls=[])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from insights.api import CompareOut, DiffOut, LabelOut
+from ui.insights_api import CompareOut, DiffOut, LabelOut
 from insights.records import ROW_KEYS
 from tests.conftest import run_cli
 
@@ -106,17 +106,17 @@ def test_a_changed_policy_gets_a_new_label(tmp_path, embedder):
     from index.config import BUNDLED_CORPUS
     from index.pipeline import Indexer
     from index.store import Store, open_client
-    from insights.service import Insights
+    from insights.service import IndexLabels, Insights
 
     policy = tmp_path / "podpartner.txt"
     text = (BUNDLED_CORPUS / "podpartner.txt").read_text(encoding="utf-8")
     policy.write_text(text, encoding="utf-8")
     store = Store(open_client(tmp_path / "db"))
-    Indexer(store, lambda: embedder).run([policy])
+    Indexer(store, lambda: embedder, labels=IndexLabels()).run([policy])
     before = Insights(lambda: store).label("podpartner").row("contact")
     assert before.stated and any(f.text == "service@podpartner.com" for f in before.facts)
     policy.write_text(text.replace("service@podpartner.com", "privacy@podpartner.example"), encoding="utf-8")
-    Indexer(store, lambda: embedder).run([policy])
+    Indexer(store, lambda: embedder, labels=IndexLabels()).run([policy])
     gen, _ = store.stored_labels("podpartner")
     assert gen == store.generations()["podpartner"]
     after = Insights(lambda: store).label("podpartner").row("contact")

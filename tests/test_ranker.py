@@ -59,7 +59,7 @@ Our products are not offered to anyone under 18.
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory, embedder):
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
     from assistant.retrieve import Retriever
     from index.pipeline import Indexer
     from index.store import Store, open_client

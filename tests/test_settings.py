@@ -101,7 +101,7 @@ def test_the_ranker_takes_threshold_overrides_and_keeps_the_fitted_rest():
 
 
 def test_the_assistant_follows_the_settings_it_is_given(ctx):
-    from assistant.chat import Assistant
+    from assistant.pipeline import Assistant
 
     question = "how long do you keep my data?"
     assert not Assistant(ctx.retriever, ctx.embedder).ask(question, policy="aliexpress").abstained

@@ -1,20 +1,14 @@
 """The JSON API: /api/ask, /api/ask/stream (server-sent events), /api/policies, /healthz.
 
 Every error body is ``{"error": "<one clear sentence>"}``; no stack trace ever leaves the process.
-The endpoints get their handles from ``request.app.state.services`` (built by ``create_app``).
+The endpoints get their handles from ``request.app.state.services`` (built by ``create_app``) and
+answer through ui/service.py, the same path as the chat page.
 """
 from __future__ import annotations
 
 import json
 import logging
-import re
-import sqlite3
-import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
 
 from fastapi import APIRouter, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,73 +19,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from assistant.question import MAX_QUESTION_CHARS
 from index.load import POLICY_ID_RE
 from index.errors import StoreUnavailable
-from index.settings import Settings
-from ui.security import BodyTooLarge, TokenBucket, question_digest
+from ui.security import BodyTooLarge
+from ui.service import (UNAVAILABLE, Accepted, ApiError, QuestionRequest, Services, accept, answer_events,
+                        answer_request, one_line, resolve_session, validate_question)
 
 log = logging.getLogger("policychat.api")
 
-SESSION_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 # The limits the request models declare (so /openapi.json states what validation enforces).
 # The field checks below give the messages; the model constraints only mirror them.
 QUESTION_PATTERN = r"[^\W_]"                          # at least one letter or digit
 POLICY_ID_PATTERN = POLICY_ID_RE.pattern                 # what `policychat index` gives a file
 OPTIONAL_POLICY_PATTERN = f"^(?:{POLICY_ID_PATTERN[1:-1]})?$"   # or empty: all policies
 SESSION_PATTERN = r"^[A-Za-z0-9_.:-]{0,100}$"           # SESSION_RE, or empty for a new session
-UNAVAILABLE = "the policy index is unavailable right now; try again shortly"
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers
-
-
-def store_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions that mean 'the Chroma store is not reachable' (embedded or server)."""
-    import httpx
-    from chromadb.errors import ChromaError
-
-    return (StoreUnavailable, ChromaError, httpx.TransportError, httpx.HTTPStatusError,
-            ConnectionError, TimeoutError, sqlite3.Error)
-
-
-@dataclass
-class Services:
-    """What the endpoints share: the context plus the web-side helpers."""
-
-    ctx: Any
-    settings: Settings
-    limiter: TokenBucket
-    feedback: Any = None
-    ready: bool = False  # warmed up: the next question is answered at full speed
-
-    def warm(self) -> bool:
-        """Warm the assistant (``AppContext.warm``); False while the store or index is not there."""
-        if not self.ready:
-            try:
-                self.ctx.warm()
-                self.ready = True
-            except Exception as exc:  # reported by /healthz; the next check tries again
-                log.warning("warm-up failed: %s", _one_line(exc))
-                self.ctx.reset_store()
-        return self.ready
-
-    @contextmanager
-    def store_guard(self):
-        """Turn store outages into a 503 and drop the handles so the next request reconnects."""
-        try:
-            yield
-        except store_errors() as exc:
-            log.warning("store unavailable: %s", _one_line(exc))
-            self.ctx.reset_store()
-            raise ApiError(503, UNAVAILABLE) from None
-
-
-def _one_line(exc: BaseException, limit: int = 300) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:limit]
 
 
 # --- request / response models ---------------------------------------------------------
@@ -134,50 +73,8 @@ class ErrorOut(BaseModel):
 ERRORS = {code: {"model": ErrorOut} for code in (400, 404, 413, 422, 429, 503)}
 
 
-# --- validation shared by the API and the chat -----------------------------------------
-def validate_question(question: str, settings: Settings) -> str:
-    """The project's one question check (assistant.question); too long → 413, else 422."""
-    from assistant.question import normalize_question
-    from index.errors import InvalidQuestion
-
-    if len(question) > settings.max_question_chars:
-        raise ApiError(413, f"the question is {len(question)} characters; the limit is "
-                       f"{settings.max_question_chars}")
-    try:
-        return normalize_question(question)
-    except InvalidQuestion as exc:
-        message = str(exc)
-        raise ApiError(413 if "the limit is" in message else 422, message) from None
-
-
-def resolve_session(session_id: str | None) -> str:
-    if session_id is None or session_id == "":
-        return uuid.uuid4().hex
-    if not SESSION_RE.match(session_id):
-        raise ApiError(422, "session_id must be 1-100 characters of letters, digits, '_', '-', '.' or ':'")
-    return session_id
-
-
-def check_policy(services: Services, policy: str | None) -> str | None:
-    if policy is None or policy == "":
-        return None
-    from index.errors import UnknownPolicy
-
-    with services.store_guard():
-        retriever = services.ctx.retriever
-        retriever.refresh()
-        try:
-            retriever.check_policy(policy)
-        except UnknownPolicy as exc:
-            raise ApiError(404, str(exc)) from None
-    return policy
-
-
-def prepare(services: Services, body: AskRequest) -> tuple[str, str | None, str]:
-    question = validate_question(body.question, services.settings)
-    session_id = resolve_session(body.session_id)
-    policy = check_policy(services, body.policy)
-    return question, policy, session_id
+def question_request(body: AskRequest) -> QuestionRequest:
+    return QuestionRequest(body.question, body.policy, body.session_id)
 
 
 def sse(event: str, data: dict) -> str:
@@ -195,14 +92,7 @@ def services_of(request: Request) -> Services:
 @router.post("/api/ask", response_model=AskResponse, responses=ERRORS, tags=["ask"],
              summary="Answer a question with cited, verbatim quotes")
 def ask(body: AskRequest, request: Request) -> dict:
-    services = services_of(request)
-    question, policy, session_id = prepare(services, body)
-    started = time.perf_counter()
-    with services.store_guard():
-        answer = services.ctx.assistant.ask(question, policy=policy, session_id=session_id)
-    log.info("ask %s policy=%s citations=%d abstained=%s %.0fms", question_digest(question), policy or "*",
-             len(answer.citations), answer.abstained, (time.perf_counter() - started) * 1000)
-    return {**answer.to_contract(), "session_id": session_id}
+    return answer_request(services_of(request), question_request(body))
 
 
 @router.post("/api/ask/stream", responses={200: {"content": {"text/event-stream": {}},
@@ -214,43 +104,27 @@ def ask(body: AskRequest, request: Request) -> dict:
              tags=["ask"], summary="Answer a question as a stream of server-sent events")
 def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
     services = services_of(request)
-    question, policy, session_id = prepare(services, body)
+    accepted = accept(services, question_request(body))
     with services.store_guard():
-        assistant = services.ctx.assistant
-    return StreamingResponse(stream_events(services, assistant, question, policy, session_id),
-                             media_type="text/event-stream; charset=utf-8",
+        services.ctx.assistant  # noqa: B018 (loaded now: an outage is a 503, not an error event)
+    return StreamingResponse(stream_events(services, accepted), media_type="text/event-stream; charset=utf-8",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-def stream_events(services: Services, assistant, question: str, policy: str | None,
-                  session_id: str) -> Iterator[str]:
-    started = time.perf_counter()
+def stream_events(services: Services, accepted: Accepted) -> Iterator[str]:
     yield ": stream open\n\n"
-    outcome = "error"
-    try:
-        answer = None
-        for kind, payload in assistant.stream(question, policy=policy, session_id=session_id):
-            if kind == "token":
-                yield sse("token", {"text": str(payload)})
-            elif kind == "reset":   # the text streamed so far is void (generation fell back)
-                yield sse("reset", {})
-            elif kind == "answer":
-                answer = payload
-        if answer is None:
-            raise RuntimeError("the assistant ended without an answer")
-        yield sse("citations", {**answer.to_contract(), "session_id": session_id})
-        yield sse("done", {"session_id": session_id})
-        outcome = f"citations={len(answer.citations)} abstained={answer.abstained}"
-    except store_errors() as exc:
-        log.warning("store unavailable while streaming: %s", _one_line(exc))
-        services.ctx.reset_store()
-        yield sse("error", {"error": UNAVAILABLE})
-    except Exception:
-        log.exception("stream failed for %s", question_digest(question))
-        yield sse("error", {"error": "the answer could not be completed; please try again"})
-    finally:
-        log.info("ask-stream %s policy=%s %s %.0fms", question_digest(question), policy or "*", outcome,
-                 (time.perf_counter() - started) * 1000)
+    for kind, payload in answer_events(services, accepted, "ask-stream"):
+        if kind == "token":
+            yield sse("token", {"text": str(payload)})
+        elif kind == "reset":
+            yield sse("reset", {})
+        elif kind == "answer":
+            yield sse("citations", {**payload.to_contract(), "session_id": accepted.session_id})
+            yield sse("done", {"session_id": accepted.session_id})
+        elif kind == "unavailable":
+            yield sse("error", {"error": UNAVAILABLE})
+        else:
+            yield sse("error", {"error": "the answer could not be completed; please try again"})
 
 
 def policy_row(policy) -> dict:
@@ -303,11 +177,11 @@ def healthz(request: Request):
         store = ctx.store
         store.ping()
         found = store.policies()
-        chunks = store.chunks.count()
-    except store_errors() as exc:
+        chunks = store.count()
+    except StoreUnavailable as exc:
         ctx.reset_store()
         return JSONResponse({"status": "unavailable", "store": store_kind,
-                             "error": f"the index store is not reachable: {_one_line(exc)}"}, status_code=503)
+                             "error": f"the index store is not reachable: {one_line(exc)}"}, status_code=503)
     if not found:
         return JSONResponse({"status": "empty", "store": store_kind, "policies": 0, "chunks": chunks,
                              "error": "no policies are indexed; run `policychat index`"}, status_code=503)
@@ -384,6 +258,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
-        log.error("unhandled error on %s %s: %s", request.method, request.url.path, _one_line(exc),
+        log.error("unhandled error on %s %s: %s", request.method, request.url.path, one_line(exc),
                   exc_info=exc)
         return JSONResponse({"error": "internal server error"}, status_code=500)

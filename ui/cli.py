@@ -148,24 +148,14 @@ def context(args):
 def cmd_index(args) -> int:
     from index.config import BUNDLED_CORPUS
     from index.pipeline import FAILED
+    from index.progress import progress_bar
 
     ctx = context(args)
     paths = [Path(p) for p in args.paths] or [BUNDLED_CORPUS]
     files_hint = sum(len(list(p.iterdir())) if p.is_dir() else 1 for p in paths if p.exists())
-    bar = None
-    if not args.quiet and sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(total=files_hint, unit="file", file=sys.stderr, desc="indexing")
-
-    def progress(result):
-        if bar:
-            bar.update(1)
-            bar.set_postfix_str(result.policy_id or "")
-
-    report = ctx.index(paths, prune=args.prune, progress=progress)
-    if bar:
-        bar.close()
+    with progress_bar(files_hint, "file", "indexing", enabled=not args.quiet) as step:
+        report = ctx.index(paths, prune=args.prune,
+                           progress=(lambda result: step(result.policy_id or "")) if step else None)
     for r in report.results:
         if r.status == FAILED:
             print(f"skipped: {r.message}", file=sys.stderr)

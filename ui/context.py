@@ -86,9 +86,10 @@ class AppContext:
     def indexer(self):
         from index.embed import default_model_name
         from index.pipeline import Indexer
+        from insights.service import IndexLabels
 
         return Indexer(self.store, lambda: self.embedder, self.max_tokens,
-                       model_name=default_model_name(self.settings.embed_model))
+                       model_name=default_model_name(self.settings.embed_model), labels=IndexLabels())
 
     def index(self, paths: list[Path], prune: bool = False, progress=None):
         """One indexing run; in embedded mode a run that dies is rolled back on the next open."""
@@ -130,8 +131,8 @@ class AppContext:
 
     @cached_property
     def assistant(self):
-        from assistant.chat import Assistant
         from assistant.generate import chat_model
+        from assistant.pipeline import Assistant
 
         from insights.service import Insights
 
@@ -143,7 +144,7 @@ class AppContext:
     def warm(self) -> None:
         """Load the model, tables and assistant and answer one question through every stage,
         so that the first user's question is answered as fast as the tenth."""
-        from assistant.chat import Assistant
+        from assistant.pipeline import Assistant
 
         # An extractive assistant over the same retriever and model: warming never calls an LLM.
         Assistant(self.retriever, self.query_embedder, settings=self.settings).ask(WARM_QUESTION)

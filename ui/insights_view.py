@@ -1,6 +1,6 @@
 """The Summary, Compare and Changes pages of the browser UI (Gradio pages beside the chat).
 
-Every policy text is escaped with ``ui.chat.esc``; Gradio's sanitiser drops ``data-*``
+Every policy text is escaped with ``ui.chat_html.esc``; Gradio's sanitiser drops ``data-*``
 attributes, so rows and states are marked with classes (``pc-row-share``, ``pc-change-removed``); label and comparison citations are the
 chat's citation cards, so each one opens "show in context" the same way. The views are
 ``gr.Markdown`` holding HTML (sanitised by Gradio), as the chat's messages are: Gradio's
@@ -18,65 +18,11 @@ from insights.diff import PolicyDiff
 from insights.records import PolicyLabel
 from index.text import plain
 from insights.render import FLAG_TEXT, change_heading, diff_summary, version_name
-from ui.chat import SourceCache, citation_card, esc, esc_inline
+from index.errors import StoreUnavailable
+from ui.chat_html import SourceCache, citation_card, esc, esc_inline
 
 log = logging.getLogger("policychat.insights")
 DIFF_CONTEXT = 280   # characters shown on each side of a changed sentence
-
-CSS = """
-.pc-label h2, .pc-compare h2, .pc-diff h2 { font-size: 1.15rem; margin: 4px 0 10px; color: #1e1b4b; }
-.pc-rows { list-style: none !important; margin: 0 !important; padding: 0 !important; display: flex;
-  flex-direction: column; gap: 10px; }
-.pc-row { margin: 0 !important; padding: 12px 14px; border: 1px solid #e2e8f0; border-radius: 14px; background: #fff; }
-.pc-row::marker { content: none; }
-.pc-row-title { font-weight: 700; color: #1e1b4b; font-size: .95rem; }
-.pc-row-summary { margin: 4px 0 6px; color: #0f172a; overflow-wrap: anywhere; }
-.pc-row.pc-not-stated { background: #f8fafc; color: #64748b; }
-.pc-not-stated .pc-row-title { color: #475569; }
-.pc-score { font-size: .75rem; color: #94a3b8; margin-left: 6px; }
-.pc-facts { display: flex; flex-wrap: wrap; gap: 6px; margin: 4px 0 8px; }
-.pc-fact { font-size: .75rem; padding: 2px 8px; border-radius: 999px; background: #eef2ff; color: #3730a3;
-  overflow-wrap: anywhere; }
-.pc-fact b { font-weight: 600; color: #6366f1; margin-right: 4px; }
-.pc-table-wrap { overflow-x: auto; }
-table.pc-table { border-collapse: separate; border-spacing: 0; width: 100%; font-size: .85rem; background: #fff; }
-table.pc-table th, table.pc-table td { border-bottom: 1px solid #e2e8f0; padding: 8px 10px; text-align: left;
-  vertical-align: top; overflow-wrap: anywhere; }
-table.pc-table thead th { background: #eef2ff; color: #1e1b4b; }
-table.pc-table th[scope=row] { color: #1e1b4b; min-width: 120px; }
-td.pc-cell-missing { color: #94a3b8; font-style: italic; }
-td.pc-flagged { background: #fff7ed; }
-.pc-cell-policy { display: none; font-size: .7rem; font-weight: 700; color: #64748b; font-style: normal; }
-.pc-flag { display: inline-block; margin-top: 4px; font-size: .7rem; font-weight: 700; color: #9a3412;
-  background: #ffedd5; border-radius: 6px; padding: 1px 6px; font-style: normal; }
-.pc-ref { font-size: .7rem; font-weight: 700; color: #4338ca; margin-left: 3px; }
-.pc-sources { margin-top: 14px; }
-.pc-diff-summary { margin: 0 0 10px; color: #334155; }
-.pc-change { border: 1px solid #e2e8f0; border-radius: 12px; background: #fff; margin: 0 0 8px; }
-.pc-change > summary { padding: 10px 12px; cursor: pointer; font-weight: 600; color: #1e1b4b; }
-.pc-change-added > summary { border-left: 4px solid #16a34a; }
-.pc-change-removed > summary { border-left: 4px solid #dc2626; }
-.pc-change-changed > summary { border-left: 4px solid #6366f1; }
-.pc-counts { font-weight: 400; color: #64748b; font-size: .8rem; margin-left: 6px; }
-.pc-sentences { list-style: none !important; margin: 0 !important; padding: 0 12px 10px !important; }
-.pc-sentences li { margin: 6px 0 !important; list-style: none !important; }
-.pc-sentences details > summary { cursor: pointer; overflow-wrap: anywhere; }
-.pc-add > details > summary { color: #14532d; }
-.pc-del > details > summary { color: #7f1d1d; text-decoration: line-through; text-decoration-color: #fca5a5; }
-.pc-sign { font-weight: 700; margin-right: 6px; }
-.pc-where { font-size: .75rem; color: #64748b; }
-.pc-empty { color: #64748b; font-style: italic; }
-@media (max-width: 600px) {
-  table.pc-table thead { display: none; }
-  table.pc-table, table.pc-table tbody, table.pc-table tr, table.pc-table th, table.pc-table td { display: block; width: 100%; }
-  table.pc-table tr { border: 1px solid #e2e8f0; border-radius: 12px; margin-bottom: 10px; overflow: hidden; }
-  table.pc-table th[scope=row] { background: #eef2ff; }
-  .pc-cell-policy { display: block !important; }
-  .pc-row { padding: 10px; }
-  #pc-summary-bar, #pc-compare-bar, #pc-changes-bar { flex-wrap: wrap; gap: 6px; }
-  #pc-summary-go, #pc-compare-go, #pc-changes-go { min-width: 100% !important; flex: 1 1 100% !important; }
-}
-"""
 
 
 def policy_options(services, multi_version: bool = False) -> list[tuple[str, str]]:
@@ -173,7 +119,6 @@ def add_pages(demo: gr.Blocks, services) -> None:
     """Adds the Summary, Compare and Changes pages to the chat's Blocks (call outside its context)."""
     from insights.diff import VersionError
     from insights.service import Insights, NoLabelError
-    from ui.api import store_errors
 
     ctx = services.ctx
     insights = Insights(lambda: ctx.store)
@@ -185,7 +130,7 @@ def add_pages(demo: gr.Blocks, services) -> None:
                 return fn(*args)
             except (UnknownPolicy, NoLabelError, VersionError, ValueError) as exc:
                 return message_html(str(exc).strip("'\""))
-            except store_errors() as exc:
+            except StoreUnavailable as exc:
                 log.warning("store unavailable in the insights pages: %s", type(exc).__name__)
                 ctx.reset_store()
                 return message_html("The policy index is unavailable right now. Please try again in a moment.")

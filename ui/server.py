@@ -29,17 +29,17 @@ def create_app(ctx, settings: Settings | None = None, feedback=None):
     from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
     from starlette.middleware.cors import CORSMiddleware
 
-    from ui import api, chat, insights_view
+    from ui import api, chat_page, insights_api
     from ui.fallback import FallbackErrors
     from ui.feedback import FeedbackStore
+    from ui.service import Services
 
     settings = settings or ctx.settings
     if feedback is None:
         feedback = FeedbackStore(settings.feedback_db or Path(ctx.db_dir) / "feedback.sqlite3",
                                  keep_text=settings.feedback_keep_text)
-    services = api.Services(ctx=ctx, settings=settings,
-                            limiter=TokenBucket(settings.rate_capacity, settings.rate_period),
-                            feedback=feedback)
+    services = Services(ctx=ctx, settings=settings,
+                        limiter=TokenBucket(settings.rate_capacity, settings.rate_period), feedback=feedback)
     services.warm()  # before the app exists, so before the server binds or says it is ready
 
     app = FastAPI(title="PolicyChat API", version="1.0",
@@ -53,8 +53,6 @@ def create_app(ctx, settings: Settings | None = None, feedback=None):
     app.state.services = services
     api.install_error_handlers(app)
     app.include_router(api.router)
-    from insights import api as insights_api
-
     app.include_router(insights_api.router)  # label, compare, diff
 
     # Offline API docs: a small self-contained renderer of /openapi.json (no CDN).
@@ -92,10 +90,10 @@ def create_app(ctx, settings: Settings | None = None, feedback=None):
         # Keeps unknown /api paths out of the Gradio mount (FallbackErrors answers 405s first).
         return JSONResponse({"error": f"no such endpoint: /api/{rest[:100]}"}, status_code=404)
 
-    blocks = chat.build_chat(services)
+    blocks = chat_page.build_chat(services)
     gr.mount_gradio_app(app, blocks, path="/", footer_links=[], run_history=False, ssr_mode=False,
                         mcp_server=False, enable_monitoring=False, pwa=False, show_error=True,
-                        max_file_size="1mb", theme=chat.theme(), css=chat.CSS + insights_view.CSS, head=chat.HEAD)
+                        max_file_size="1mb", theme=chat_page.theme(), css=chat_page.CSS, head=chat_page.HEAD)
 
     # Middleware runs outermost-last-added: headers wrap everything; CORS answers preflights;
     # the guard refuses foreign origins; the limits meter /api/ask*. Adding Starlette's

@@ -1,31 +1,40 @@
-"""The assistant: question → route → retrieve → select evidence → answer → cite.
+"""The assistant: question → standalone question → screen → scope → evidence → citations.
 
+``Assistant.steps`` are the named steps of one answer, run in order; each takes the
+``AskState`` (assistant/ask_state.py) and returns it, and one that settles the answer early
+(a refusal, the version diff) marks it done. Any step can be replaced
+(``assistant.steps["evidence"] = mine``); the models and the index come in through the seams
+of assistant/seams.py.
 One instance per process; it holds the sessions and is safe to call from several threads.
 """
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from collections.abc import Iterator
+from typing import Any
 
-from assistant.answer import INJECTION_TEXT, abstention_text, citations_for, compose
 import numpy as np
 
+from assistant.abbreviations import expand_abbreviations
+from assistant.answer import INJECTION_TEXT, abstention_text, citations_for, compose
+from assistant.ask_state import AskState, PolicyEvidence, Step
 from assistant.evidence import (Evidence, expand_list_intros, merge_evidence, naming_the_organisations,
-                                policy_statements, select_likely, with_antecedents)
+                                select_likely, with_antecedents, without_planted_instructions)
 from assistant.features import Question, answerable_features, candidate_features
-from assistant.generate import Generator, check_citations
+from assistant.generate import Generated, Generator, check_citations
 from assistant.guard import is_injection
 from assistant.language import UNSUPPORTED_LANGUAGE_TEXT, LanguageDetector
-from assistant.abbreviations import expand_abbreviations
-from assistant.ranker import Ranker
 from assistant.question import normalize_question, question_parts
+from assistant.ranker import Ranker
 from assistant.records import Answer, Scope
 from assistant.retrieve import Retriever
 from assistant.route import Route, choose_versions, is_comparison, route, topic_of
-from assistant.session import Rewrite, SessionStore, Turn, rewrite
+from assistant.seams import AnswerGenerator, QueryEmbedder
+from assistant.session import Rewrite, Session, SessionStore, Turn, rewrite
 from index.errors import GenerationFailed
+from index.records import Policy
 from index.settings import Settings
 
 log = logging.getLogger("policychat.assistant")
@@ -33,8 +42,14 @@ log = logging.getLogger("policychat.assistant")
 
 
 class Assistant:
-    def __init__(self, retriever: Retriever, embedder, chat_model=None, ranker: Ranker | None = None,
-                 settings: Settings | None = None, language: LanguageDetector | None = None, changes=None):
+    """Answers questions from the retriever's index; ``chat_model`` or ``generator`` adds a
+    generative answer written from the extractive answer's citations. ``settings`` steer it
+    (the answering knobs, the LLM timeout)."""
+
+    def __init__(self, retriever: Retriever, embedder: QueryEmbedder, chat_model=None,
+                 ranker: Ranker | None = None, settings: Settings | None = None,
+                 language: LanguageDetector | None = None,
+                 changes: Callable[[str, str], Any] | None = None, generator: AnswerGenerator | None = None):
         self.retriever = retriever
         self.embedder = embedder
         self.settings = settings or Settings()
@@ -44,8 +59,19 @@ class Assistant:
         # (policy id, question) -> an answer from the aligned versions, or None: "what changed
         # about cookies?" is answered from the version diff (insights.Insights.answer_change)
         self.changes = changes
-        self.generator = Generator(chat_model, self.settings.llm_timeout) if chat_model is not None else None
+        if generator is None and chat_model is not None:
+            generator = Generator(chat_model, self.settings.llm_timeout)
+        self.generator = generator
         self.sessions = SessionStore()
+        self.steps: dict[str, Step] = {
+            "standalone": self.make_standalone,
+            "screen": self.screen,
+            "scope": self.scope,
+            "changes": self.answer_changes,
+            "embed": self.embed,
+            "evidence": self.select_evidence,
+            "cite": self.cite,
+        }
 
     @property
     def mode(self) -> str:
@@ -54,10 +80,11 @@ class Assistant:
     # --- public ---------------------------------------------------------------------------
     def ask(self, question: str, policy: str | None = None, session_id: str | None = None) -> Answer:
         """Answer one question (optionally inside a conversation)."""
-        answer, sources, titles = self._prepare(question, policy, session_id)
-        if self.generator and sources is not None:
+        state = self.run(question, policy, session_id)
+        answer = state.answer
+        if self.generator and state.sources is not None:
             try:
-                generated = self.generator.generate(answer.standalone_question, sources, titles)
+                generated = self.generator.generate(answer.standalone_question, state.sources, state.titles)
                 answer = self._generated_answer(answer, generated)
             except GenerationFailed as exc:
                 log.warning("generative answer failed, using the extractive one: %s", exc)
@@ -67,11 +94,12 @@ class Assistant:
     def stream(self, question: str, policy: str | None = None,
                session_id: str | None = None) -> Iterator[tuple[str, object]]:
         """("token", text) events as the answer is written, then ("answer", Answer)."""
-        answer, sources, titles = self._prepare(question, policy, session_id)
+        state = self.run(question, policy, session_id)
+        answer, sources = state.answer, state.sources
         if self.generator and sources is not None:
             pieces: list[str] = []
             try:
-                for piece in self.generator.stream(answer.standalone_question, sources, titles):
+                for piece in self.generator.stream(answer.standalone_question, sources, state.titles):
                     pieces.append(piece)
                     yield "token", piece
                 answer = self._generated_answer(answer, check_citations("".join(pieces), sources))
@@ -84,70 +112,100 @@ class Assistant:
         self._remember(session_id, answer)
         yield "answer", answer
 
-    # --- pipeline -------------------------------------------------------------------------
-    def _prepare(self, question: str, policy: str | None, session_id: str | None):
-        """The extractive answer, plus the sources a generative model may use (None = don't)."""
+    def run(self, question: str, policy: str | None = None, session_id: str | None = None) -> AskState:
+        """The extractive answer: every step in turn, until one settles it."""
         started = time.perf_counter()
         question = normalize_question(question)
         self.retriever.refresh()
-        policies = self.retriever.policies
         if policy:
             self.retriever.check_policy(policy)
-        session = self.sessions.get(session_id) if session_id else None
-        rw = self._rewrite(question, session)
-        titles = {pid: p.title for pid, p in policies.items()}
-        base = Answer(text="", question=question, standalone_question=rw.standalone, mode="extractive")
-        if not self.language.guess(question).is_english:
-            return self._refused(base, UNSUPPORTED_LANGUAGE_TEXT, started), None, titles
-        if is_injection(question) or is_injection(rw.standalone):
-            return self._refused(base, INJECTION_TEXT, started), None, titles
-        scope = self._scope(rw, policy, policies)
-        base.policies = list(scope.policies or ())
-        base.versions = scope.versions
-        if self.changes and scope.policies and len(scope.policies) == 1 and is_comparison(rw.standalone):
-            changed = self.changes(scope.policies[0], rw.standalone)
+        state = AskState(question=question, policy=policy,
+                         session=self.sessions.get(session_id) if session_id else None,
+                         policies=self.retriever.policies, started=started,
+                         answer=Answer(text="", question=question, standalone_question=question, mode="extractive"))
+        for step in self.steps.values():
+            state = step(state)
+            if state.done:
+                break
+        state.answer.timings["total_ms"] = _ms(started)
+        return state
+
+    # --- the steps ------------------------------------------------------------------------
+    def make_standalone(self, state: AskState) -> AskState:
+        """A follow-up made standalone from the conversation ("and for how long?")."""
+        state.rewrite = self._rewrite(state.question, state.session)
+        state.answer.standalone_question = state.rewrite.standalone
+        return state
+
+    def screen(self, state: AskState) -> AskState:
+        """Refuse what is not answered from the policies at all: another language, or
+        instructions to the assistant."""
+        if not self.language.guess(state.question).is_english:
+            return _refused(state, UNSUPPORTED_LANGUAGE_TEXT)
+        if is_injection(state.question) or is_injection(state.rewrite.standalone):
+            return _refused(state, INJECTION_TEXT)
+        return state
+
+    def scope(self, state: AskState) -> AskState:
+        """Which policies and versions the question is about."""
+        state.route = self._scope(state.rewrite, state.policy, state.policies)
+        state.answer.policies = list(state.route.policies or ())
+        state.answer.versions = state.route.versions
+        return state
+
+    def answer_changes(self, state: AskState) -> AskState:
+        """ "What changed about cookies?" of one policy: answered from its versions' diff."""
+        scoped, question = state.route.policies, state.rewrite.standalone
+        if self.changes and scoped and len(scoped) == 1 and is_comparison(question):
+            changed = self.changes(scoped[0], question)
             if changed is not None and changed.citations:
-                base.text, base.citations = changed.text, list(changed.citations)
-                base.timings["total_ms"] = _ms(started)
-                return base, list(base.citations), titles
-        topic = topic_of(expand_abbreviations(rw.standalone), policies, scope.policies)
-        vector = self.embedder.embed_query(topic)
-        if is_injection(question, vector):  # steering in words no pattern knows
-            return self._refused(base, INJECTION_TEXT, started), None, titles
-        t_retrieve = time.perf_counter()
-        if scope.policies is not None and len(scope.policies) == 1:
-            per_policy = [self._single(topic, vector, scope)]
+                state.answer.text, state.answer.citations = changed.text, list(changed.citations)
+                state.sources, state.done = list(state.answer.citations), True
+        return state
+
+    def embed(self, state: AskState) -> AskState:
+        """The question's topic and its vector; steering in words no pattern knows is refused."""
+        state.topic = topic_of(expand_abbreviations(state.rewrite.standalone), state.policies, state.route.policies)
+        state.vector = self.embedder.embed_query(state.topic)
+        if is_injection(state.question, state.vector):
+            return _refused(state, INJECTION_TEXT)
+        return state
+
+    def select_evidence(self, state: AskState) -> AskState:
+        """Per policy asked: the passages that answer, read with what they need, and P(answers)."""
+        started = time.perf_counter()
+        scoped = state.route.policies
+        if scoped is not None and len(scoped) == 1:
+            state.evidence = [self._single(state.topic, state.vector, state.route)]
         else:
-            per_policy = self._cross(topic, vector, scope)
+            state.evidence = self._cross(state.topic, state.vector, state.route)
+        state.answer.timings["retrieve_ms"] = _ms(started)
+        return state
+
+    def cite(self, state: AskState) -> AskState:
+        """The answer from the policies likely to answer, with citations; or the abstention."""
+        answer, titles = state.answer, state.titles
+        answer.support = round(max((p.answerable for p in state.evidence), default=0.0), 4)
         threshold = self.ranker.thresholds.abstain_below
-        base.timings["retrieve_ms"] = _ms(t_retrieve)
-        base.support = round(max((p for _, _, p in per_policy), default=0.0), 4)
-        answered = [(pid, ev) for pid, ev, p in per_policy if ev and p >= threshold]
-        answering = {pid for pid, _ in answered}
-        silent = [titles[pid] for pid, _, _ in per_policy if pid not in answering]
+        answered = [p for p in state.evidence if p.evidence and p.answerable >= threshold]
+        answering = {p.policy for p in answered}
+        silent = [titles[p.policy] for p in state.evidence if p.policy not in answering]
+        scoped = state.route.policies
         if not answered:
-            asked = [titles[p] for p in scope.policies] if scope.policies else list(titles.values())
-            base.text, base.abstained = abstention_text(asked), True
-            base.timings["total_ms"] = _ms(started)
-            return base, None, titles
-        sources = self.retriever.sources
-        parts = [(titles[pid], citations_for(ev, sources, self.retriever.section_at, self.answering))
-                 for pid, ev in answered]
-        base.citations = [c for _, cites in parts for c in cites]
-        base.text = compose(parts, silent if scope.policies is None or len(scope.policies) > 1 else [])
-        base.policies = [pid for pid, _ in answered]
-        base.timings["total_ms"] = _ms(started)
-        return base, list(base.citations), titles
+            asked = [titles[p] for p in scoped] if scoped else list(titles.values())
+            answer.text, answer.abstained = abstention_text(asked), True
+            return state
+        texts = {pid: self.retriever.source_text(pid) for pid in answering}
+        parts = [(titles[p.policy], citations_for(p.evidence, texts, self.retriever.section_at, self.answering))
+                 for p in answered]
+        answer.citations = [c for _, cites in parts for c in cites]
+        answer.text = compose(parts, silent if scoped is None or len(scoped) > 1 else [])
+        answer.policies = [p.policy for p in answered]
+        state.sources = list(answer.citations)
+        return state
 
-    @staticmethod
-    def _refused(base: Answer, text: str, started: float) -> Answer:
-        """A question not answered from the policies at all (steering, another language);
-        never carried into the conversation."""
-        base.text, base.abstained, base.refused = text, True, True
-        base.timings["total_ms"] = _ms(started)
-        return base
-
-    def _rewrite(self, question: str, session) -> Rewrite:
+    # --- inside the steps -----------------------------------------------------------------
+    def _rewrite(self, question: str, session: Session | None) -> Rewrite:
         rw = rewrite(question, session, self.retriever.policies)
         if self.generator and session and session.turns and rw.standalone != question:
             better = self.generator.rewrite([(t.question, t.answer) for t in session.turns], question)
@@ -155,7 +213,7 @@ class Assistant:
                 return Rewrite(better, rw.policies, rw.versions)
         return rw
 
-    def _scope(self, rw: Rewrite, policy: str | None, policies) -> Route:
+    def _scope(self, rw: Rewrite, policy: str | None, policies: dict[str, Policy]) -> Route:
         if policy:
             return route(rw.standalone, policies, explicit=policy)
         routed = route(rw.standalone, policies)
@@ -166,7 +224,7 @@ class Assistant:
             return Route(rw.policies, versions, False)
         return routed
 
-    def _single(self, question: str, vector, scope: Route):
+    def _single(self, question: str, vector: np.ndarray, scope: Route) -> PolicyEvidence:
         pid = scope.policies[0]
         ranked, answerable = self._ranked(question, vector, pid, scope.versions)
         chosen = select_likely(ranked, self.ranker.thresholds)
@@ -187,25 +245,26 @@ class Assistant:
                                                             scope.versions)
                 if part_answerable >= self.ranker.thresholds.abstain_below:
                     chosen = merge_evidence(chosen, select_likely(part_ranked, self.ranker.thresholds, max_units=1))
-        return pid, self._completed(question, chosen), answerable
+        return PolicyEvidence(pid, self._with_context(pid, chosen), answerable)
 
-    def _completed(self, question: str, chosen: list):
-        """The chosen passages with what they need to be read alone: the sentence an anaphor
-        points back to, a list's items for its intro."""
+    def _with_context(self, pid: str, chosen: list[Evidence]) -> list[Evidence]:
+        """The chosen passages of one policy with what they need to be read alone: the sentence
+        an anaphor points back to, a list's items for its intro."""
         s = self.answering
         if s.antecedents:
-            chosen = with_antecedents(chosen, self.retriever.store)
+            chosen = with_antecedents(chosen, self.retriever)
         if s.list_intros:
-            chosen = expand_list_intros(chosen, self.retriever.store, self.retriever.units_following,
-                                        self.retriever.sources, s)
+            chosen = expand_list_intros(chosen, self.retriever, self.retriever.units_following,
+                                        {pid: self.retriever.source_text(pid)}, s)
         return sorted(chosen, key=lambda e: (e.chunk.policy, e.unit.start))  # read in the policy's order
 
-    def candidates(self, question: str, vector, pid: str, versions=(None,), chunks: int | None = None):
+    def candidates(self, question: str, vector: np.ndarray, pid: str, versions=(None,),
+                   chunks: int | None = None):
         """The policy's candidate units for a question with their features: (table, rows,
         features, the chunk hits, the Question), one block per version searched."""
         table = self.retriever.table(pid)
         current = self.retriever.version_label(pid, None)
-        q = Question.of(question, vector, self.retriever.practice.question_probs(vector)[0])
+        q = Question.of(question, vector, self.retriever.question_practice(vector))
         dense_all = table.vectors @ np.asarray(vector, dtype=np.float32) if len(table) else np.zeros(0, np.float32)
         out = []
         for version in versions:
@@ -220,10 +279,10 @@ class Assistant:
             nearest = rows[np.argsort(-dense[rows], kind="stable")[:self.answering.candidates]]
             picked = sorted(set(nearest.tolist()) | {i for i in rows.tolist() if table.units[i].chunk_id in in_hits})
             picked = np.array(picked, dtype=int)
-            out.append((table, picked, candidate_features(q, table, picked, hits, self.retriever.idf, dense), hits, q))
+            out.append((table, picked, candidate_features(q, table, picked, hits, self.retriever, dense), hits, q))
         return out
 
-    def _ranked(self, question: str, vector, pid: str, versions) -> tuple[list[Evidence], float]:
+    def _ranked(self, question: str, vector: np.ndarray, pid: str, versions) -> tuple[list[Evidence], float]:
         """The policy's candidate units, most likely to answer first (score = P(answers)), and
         P(the policy answers the question at all)."""
         ranked: list[Evidence] = []
@@ -234,16 +293,16 @@ class Assistant:
                 answerable_features(q, features, probs, [table.terms[i] for i in rows.tolist()])))
             for j, (i, p) in enumerate(zip(rows.tolist(), probs.tolist())):
                 unit = table.units[i]
-                chunk = self.retriever.chunks.get(unit.chunk_id)
+                chunk = self.retriever.chunk(unit.chunk_id)
                 if chunk is not None:
                     ranked.append(Evidence(unit, chunk, p, float(features[j, 0]), float(features[j, 6])))
-        ranked = policy_statements(ranked)
+        ranked = without_planted_instructions(ranked)
         if self.answering.require_named and ranked:
             ranked, answerable = naming_the_organisations(question, ranked, answerable)
         ranked.sort(key=lambda e: -e.score)
         return ranked, answerable
 
-    def _cross(self, question: str, vector, scope: Route):
+    def _cross(self, question: str, vector: np.ndarray, scope: Route) -> list[PolicyEvidence]:
         if scope.policies is None:
             ranked = self.retriever.search(question, Scope(None), 30, vector)
             wanted = self.answering.cross_policies
@@ -254,11 +313,11 @@ class Assistant:
         out = []
         for pid in candidates:
             ranked, answerable = self._ranked(question, vector, pid, (None,))
-            out.append((pid, self._completed(question, select_likely(ranked, self.ranker.thresholds,
-                                                                     max_units=self.answering.cross_units)), answerable))
+            chosen = select_likely(ranked, self.ranker.thresholds, max_units=self.answering.cross_units)
+            out.append(PolicyEvidence(pid, self._with_context(pid, chosen), answerable))
         return out
 
-    def _generated_answer(self, extractive: Answer, generated) -> Answer:
+    def _generated_answer(self, extractive: Answer, generated: Generated) -> Answer:
         if not generated.citations:
             titles = [self.retriever.policies[p].title for p in extractive.policies] or ["policy"]
             return replace(extractive, text=abstention_text(titles), citations=[], abstained=True, mode="llm")
@@ -271,6 +330,14 @@ class Assistant:
         session = self.sessions.get(session_id)
         session.turns.append(Turn(answer.question, answer.standalone_question,
                                   tuple(answer.policies) or None, answer.versions, answer.text))
+
+
+def _refused(state: AskState, text: str) -> AskState:
+    """A question not answered from the policies at all (steering, another language); never
+    carried into the conversation."""
+    state.answer.text, state.answer.abstained, state.answer.refused = text, True, True
+    state.done = True
+    return state
 
 
 def _word_tokens(text: str) -> Iterator[tuple[str, str]]:

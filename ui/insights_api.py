@@ -11,8 +11,9 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from index.errors import UnknownPolicy
-from ui.api import ApiError, CitationOut, ErrorOut, services_of
+from ui.api import CitationOut, ErrorOut, services_of
 from ui.security import client_key
+from ui.service import ApiError
 
 router = APIRouter()
 ERRORS = {code: {"model": ErrorOut} for code in (404, 409, 422, 429, 503)}  # 409: nothing to compare

@@ -8,37 +8,18 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.terms import STOPWORDS, english_stemmer
 from index.records import Chunk
 
-STOPWORDS = sorted(set("""
-a about above after again against all am an and any are as at be because been before being below
-between both but by can could did do does doing down during each few for from further had has have
-having he her here hers herself him himself his how i if in into is it its itself just me more most
-my myself no nor not now of off on once only or other our ours ourselves out over own same she should
-so some such than that the their theirs them themselves then there these they this those through to
-too under until up very was we were what when where which while who whom why will with would you your
-yours yourself yourselves s t don shall may might must also us yes ok okay hi hello please tell know
-much many ever there thing something anything everything back happen happens happened way ways
-""".split()))
 
-
-def _stemmer():
-    try:
-        import Stemmer
-
-        return Stemmer.Stemmer("english")
-    except ImportError:  # stemming improves recall but is optional
-        return None
-
-
-class LexicalIndex:
+class BM25Index:
     """BM25 scores for a query over a fixed list of chunks."""
 
     def __init__(self, chunks: list[Chunk], retriever, ids: list[str]):
         self.chunks = chunks
         self.ids = ids
         self.retriever = retriever
-        self.stemmer = _stemmer()
+        self.stemmer = english_stemmer()
         self.position = {cid: i for i, cid in enumerate(ids)}
 
     @staticmethod
@@ -46,10 +27,10 @@ class LexicalIndex:
         return f"{chunk.section}\n{chunk.text}"
 
     @classmethod
-    def build(cls, chunks: list[Chunk]) -> "LexicalIndex":
+    def build(cls, chunks: list[Chunk]) -> "BM25Index":
         import bm25s
 
-        stemmer = _stemmer()
+        stemmer = english_stemmer()
         tokens = bm25s.tokenize([cls.text_of(c) for c in chunks], stopwords=STOPWORDS, stemmer=stemmer,
                                 show_progress=False)
         retriever = bm25s.BM25()
@@ -58,7 +39,7 @@ class LexicalIndex:
         return cls(chunks, retriever, [c.id for c in chunks])
 
     @classmethod
-    def load_or_build(cls, chunks: list[Chunk], cache_root: Path | None) -> "LexicalIndex":
+    def load_or_build(cls, chunks: list[Chunk], cache_root: Path | None) -> "BM25Index":
         """Reuse the saved index when the chunk set is the same, else build and save it."""
         if cache_root is None or not chunks:
             return cls.build(chunks)
