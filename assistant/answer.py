@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import re
 
-from assistant.evidence import Evidence
+from assistant.evidence import DEFAULTS, Evidence
 from assistant.records import Citation
+from index.settings import AnswerSettings
 from index.text import BULLET_RE, plain
-
-MAX_QUOTE_CHARS = 600
-MAX_QUOTE_UNITS = 3
 
 
 def display_text(quote: str) -> str:
@@ -25,10 +23,11 @@ def display_text(quote: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def citations_for(evidence: list[Evidence], source_texts: dict[str, str], section_at=None) -> list[Citation]:
+def citations_for(evidence: list[Evidence], source_texts: dict[str, str], section_at=None,
+                  settings: AnswerSettings = DEFAULTS) -> list[Citation]:
     """One citation per evidence run; adjacent sentences of one chunk merge into one quote of
-    at most MAX_QUOTE_UNITS sentences and MAX_QUOTE_CHARS (a longer run is quoted in parts, each
-    a card a reader takes in at once).
+    at most ``max_quote_units`` sentences and ``max_quote_chars`` (a longer run is quoted in
+    parts, each a card a reader takes in at once).
 
     ``section_at(policy, version, offset)`` names the section a quote sits in (a chunk that
     merged tiny sibling sections carries only the first one's label)."""
@@ -41,7 +40,8 @@ def citations_for(evidence: list[Evidence], source_texts: dict[str, str], sectio
             or ev.chunk.section
         if (last is not None and cites and last.unit.chunk_id == ev.unit.chunk_id
                 and ev.unit.start >= last.unit.end and not text[last.unit.end:ev.unit.start].strip()
-                and ev.unit.end - cites[-1].start <= MAX_QUOTE_CHARS and merged < MAX_QUOTE_UNITS):
+                and ev.unit.end - cites[-1].start <= settings.max_quote_chars
+                and merged < settings.max_quote_units):
             prev = cites[-1]
             cites[-1] = Citation(prev.policy, prev.section, text[prev.start:ev.unit.end], prev.start,
                                  ev.unit.end, prev.version)

@@ -15,7 +15,10 @@ from assistant.features import organisations_in
 from assistant.guard import addresses_the_assistant
 from assistant.seams import UnitSource
 from index.records import Chunk, Unit
+from index.settings import AnswerSettings
 from index.text import ITEM_MARK, is_list_intro
+
+DEFAULTS = AnswerSettings()
 
 
 @dataclass
@@ -78,10 +81,6 @@ def merge_evidence(chosen: list[Evidence], more: list[Evidence]) -> list[Evidenc
     return sorted(chosen + extra, key=lambda e: (e.chunk.policy, e.unit.start))
 
 
-LIST_ITEMS = 8            # items cited in place of the intro that announces them
-STATING_INTRO_WORDS = 8   # an intro this long states something itself and stays beside its items
-
-
 CONTACT_RE = re.compile(EMAIL + r"|https?://|\bwww\.")
 # What may stand between a line break and a list item's words: indentation, a bullet, a number.
 _ITEM_LEAD = re.compile(rf"(?:^|\n)[ \t\u00a0]*{ITEM_MARK}?[ \t\u00a0]*$")
@@ -108,7 +107,7 @@ def is_bulleted(source: str, start: int) -> bool:
     return bool(_BULLET_LEAD.search(source[max(0, start - 16):start]))
 
 
-def list_items(after: list[Unit], source: str | None) -> list[Unit]:
+def list_items(after: list[Unit], source: str | None, limit: int = DEFAULTS.list_items) -> list[Unit]:
     """The items that follow a list intro: the units opening a line (an item's first sentence)
     up to the next intro. Without the source text every following unit counts as an item."""
     items: list[Unit] = []
@@ -117,7 +116,7 @@ def list_items(after: list[Unit], source: str | None) -> list[Unit]:
             break  # the next list starts
         if source is None or begins_line(source, unit.start):
             items.append(unit)
-        if len(items) == LIST_ITEMS:
+        if len(items) == limit:
             break
     return items
 
@@ -144,7 +143,7 @@ def _contact_intro_above(ev: Evidence) -> bool:
 
 def expand_list_intros(chosen: list[Evidence], units: UnitSource,
                        following: Callable[[Chunk], list[Unit]] | None = None,
-                       sources: Mapping[str, str] | None = None) -> list[Evidence]:
+                       sources: Mapping[str, str] | None = None, settings: AnswerSettings = DEFAULTS) -> list[Evidence]:
     """A list intro ("… the following categories:") is replaced by the items it introduces,
     which are what answers; the intro alone would be a quote with no facts in it. The items
     may run on into the next chunk (``following(chunk)``: that chunk's units); with
@@ -162,8 +161,8 @@ def expand_list_intros(chosen: list[Evidence], units: UnitSource,
                 out.append(ev.bringing(intro))
             out.append(ev)
             continue
-        items = list_items(units_after(ev, units, following), source)
-        if not items or CONTACT_RE.search(ev.unit.text) or len(ev.unit.text.split()) >= STATING_INTRO_WORDS:
+        items = list_items(units_after(ev, units, following), source, settings.list_items)
+        if not items or CONTACT_RE.search(ev.unit.text) or len(ev.unit.text.split()) >= settings.stating_intro_words:
             # An intro that says where to write ("email us at … and ask:") answers too, and one
             # that states something ("We may deny your deletion request if … necessary to:") is
             # what its items complete.

@@ -1,6 +1,8 @@
 """Generative answers through any LangChain chat model chosen by configuration.
 
-POLICYCHAT_LLM=openai:MODEL (OPENAI_BASE_URL / OPENAI_API_KEY) or ollama:MODEL (OLLAMA_HOST).
+POLICYCHAT_LLM=PROVIDER:MODEL picks a provider from the registry below: openai:MODEL
+(OPENAI_BASE_URL / OPENAI_API_KEY) or ollama:MODEL (OLLAMA_HOST). A provider is a factory
+registered under its name with ``@register_provider``, in the plugin style of simonw/llm.
 Sources and questions go in as data inside tags; the model's [n] markers are checked
 afterwards, and sentences that cite nothing valid are dropped.
 """
@@ -8,15 +10,15 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from assistant.records import Citation
+from index.errors import GenerationFailed, SettingError
+from index.settings import DEFAULT_LLM_TIMEOUT as DEFAULT_TIMEOUT, Settings
 
 log = logging.getLogger("policychat.llm")
-DEFAULT_TIMEOUT = 20.0
 MARKER_RE = re.compile(r"\[(\d{1,3})\]")
 SENTENCE_RE = re.compile(r"[^.!?\n]+(?:[.!?]+[\"')\]]*|\n|$)")
 NOT_SAY_RE = re.compile(r"(?i)does not say|doesn't say|do not say|don't say|not (address|mention)")
@@ -46,36 +48,62 @@ class Generated:
     flagged: list[str]
 
 
-class GenerationFailed(Exception):
-    """The model failed, timed out or produced nothing usable: use the extractive answer."""
+# --- providers ------------------------------------------------------------------------------
+ProviderFactory = Callable[[str, Settings], object]   # (model name, settings) -> a LangChain chat model
 
 
-def llm_timeout_setting() -> float:
-    """Seconds a generative answer may take before the extractive one is used."""
-    from index.config import number_setting
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    default_model: str
+    factory: ProviderFactory
 
-    return number_setting("POLICYCHAT_LLM_TIMEOUT", DEFAULT_TIMEOUT, float, minimum=0.1)
+
+PROVIDERS: dict[str, Provider] = {}
 
 
-def chat_model_from_env():
-    """The configured LangChain chat model, or None for the offline extractive default."""
-    spec = os.environ.get("POLICYCHAT_LLM", "").strip()
-    if not spec:
+def register_provider(name: str, default_model: str) -> Callable[[ProviderFactory], ProviderFactory]:
+    """Decorator: ``factory(model, settings)`` builds the chat model for POLICYCHAT_LLM=name:model."""
+    def register(factory: ProviderFactory) -> ProviderFactory:
+        PROVIDERS[name] = Provider(name, default_model, factory)
+        return factory
+    return register
+
+
+def provider_for(settings: Settings) -> Provider | None:
+    """The registered provider the settings name; None = extractive answers. Cheap (the
+    provider's library is imported only when the model is built), so commands check it first."""
+    if settings.llm_provider is None:
         return None
-    provider, _, model = spec.partition(":")
-    timeout = llm_timeout_setting()
-    if provider == "openai":
-        from langchain_openai import ChatOpenAI
+    provider = PROVIDERS.get(settings.llm_provider)
+    if provider is None:
+        raise SettingError(f"POLICYCHAT_LLM names an unknown provider {settings.llm_provider!r} "
+                           f"(known: {', '.join(sorted(PROVIDERS))})")
+    return provider
 
-        return ChatOpenAI(model=model or "gpt-4o-mini", temperature=0, timeout=timeout, max_retries=0,
-                          base_url=os.environ.get("OPENAI_BASE_URL") or None)
-    if provider == "ollama":
-        from langchain_ollama import ChatOllama
 
-        return ChatOllama(model=model or "llama3.1", temperature=0,
-                          base_url=os.environ.get("OLLAMA_HOST") or None,
-                          client_kwargs={"timeout": timeout})
-    raise ValueError(f"POLICYCHAT_LLM must be openai:MODEL or ollama:MODEL, not {spec!r}")
+def chat_model(settings: Settings):
+    """The configured LangChain chat model, or None for the offline extractive default."""
+    provider = provider_for(settings)
+    if provider is None:
+        return None
+    return provider.factory(settings.llm_model or provider.default_model, settings)
+
+
+@register_provider("openai", default_model="gpt-4o-mini")
+def _openai(model: str, settings: Settings):
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(model=model, temperature=0, timeout=settings.llm_timeout, max_retries=0,
+                      base_url=settings.openai_base_url)
+
+
+@register_provider("ollama", default_model="llama3.1")
+def _ollama(model: str, settings: Settings):
+    from langchain_ollama import ChatOllama
+
+    return ChatOllama(model=model, temperature=0, base_url=settings.ollama_host,
+                      client_kwargs={"timeout": settings.llm_timeout})
 
 
 def build_messages(question: str, sources: list[Citation], titles: dict[str, str]):

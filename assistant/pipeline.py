@@ -23,7 +23,7 @@ from assistant.ask_state import AskState, PolicyEvidence, Step
 from assistant.evidence import (Evidence, expand_list_intros, merge_evidence, naming_the_organisations,
                                 select_likely, with_antecedents, without_planted_instructions)
 from assistant.features import Question, answerable_features, candidate_features
-from assistant.generate import Generated, GenerationFailed, Generator, check_citations
+from assistant.generate import Generated, Generator, check_citations
 from assistant.guard import is_injection
 from assistant.language import UNSUPPORTED_LANGUAGE_TEXT, LanguageDetector
 from assistant.question import normalize_question, question_parts
@@ -33,34 +33,34 @@ from assistant.retrieve import Retriever
 from assistant.route import Route, choose_versions, is_comparison, route, topic_of
 from assistant.seams import AnswerGenerator, QueryEmbedder
 from assistant.session import Rewrite, Session, SessionStore, Turn, rewrite
-from assistant.settings import AnswerSettings
+from index.errors import GenerationFailed
 from index.records import Policy
+from index.settings import Settings
 
 log = logging.getLogger("policychat.assistant")
 
-CHUNKS_PER_SEARCH = 6
-CROSS_POLICIES = 5
-CROSS_UNITS = 2
 
 
 class Assistant:
     """Answers questions from the retriever's index; ``chat_model`` or ``generator`` adds a
-    generative answer written from the extractive answer's citations."""
+    generative answer written from the extractive answer's citations. ``settings`` steer it
+    (the answering knobs, the LLM timeout)."""
 
     def __init__(self, retriever: Retriever, embedder: QueryEmbedder, chat_model=None,
-                 llm_timeout: float | None = None, ranker: Ranker | None = None,
-                 settings: AnswerSettings | None = None, language: LanguageDetector | None = None,
+                 ranker: Ranker | None = None, settings: Settings | None = None,
+                 language: LanguageDetector | None = None,
                  changes: Callable[[str, str], Any] | None = None, generator: AnswerGenerator | None = None):
         self.retriever = retriever
         self.embedder = embedder
-        self.ranker = ranker if ranker is not None else Ranker.load()
-        self.settings = settings or AnswerSettings()
+        self.settings = settings or Settings()
+        self.answering = self.settings.answer  # the answering knobs
+        self.ranker = ranker if ranker is not None else Ranker.load(settings=self.answering)
         self.language = language or LanguageDetector()
         # (policy id, question) -> an answer from the aligned versions, or None: "what changed
         # about cookies?" is answered from the version diff (insights.Insights.answer_change)
         self.changes = changes
         if generator is None and chat_model is not None:
-            generator = Generator(chat_model, llm_timeout or 20.0)
+            generator = Generator(chat_model, self.settings.llm_timeout)
         self.generator = generator
         self.sessions = SessionStore()
         self.steps: dict[str, Step] = {
@@ -196,7 +196,8 @@ class Assistant:
             answer.text, answer.abstained = abstention_text(asked), True
             return state
         texts = {pid: self.retriever.source_text(pid) for pid in answering}
-        parts = [(titles[p.policy], citations_for(p.evidence, texts, self.retriever.section_at)) for p in answered]
+        parts = [(titles[p.policy], citations_for(p.evidence, texts, self.retriever.section_at, self.answering))
+                 for p in answered]
         answer.citations = [c for _, cites in parts for c in cites]
         answer.text = compose(parts, silent if scoped is None or len(scoped) > 1 else [])
         answer.policies = [p.policy for p in answered]
@@ -233,7 +234,7 @@ class Assistant:
             for version in sorted({e.chunk.version for e in ranked}, key=str):
                 chosen = merge_evidence(chosen, select_likely([e for e in ranked if e.chunk.version == version],
                                                               self.ranker.thresholds, max_units=1))
-        parts = question_parts(question) if self.settings.question_parts else [question]
+        parts = question_parts(question) if self.answering.question_parts else [question]
         if len(parts) > 1 and answerable >= self.ranker.thresholds.abstain_below:
             # A question that asks two things gets the best passage for each part too: the
             # whole question's passages tend to answer only its first half.
@@ -249,16 +250,16 @@ class Assistant:
     def _with_context(self, pid: str, chosen: list[Evidence]) -> list[Evidence]:
         """The chosen passages of one policy with what they need to be read alone: the sentence
         an anaphor points back to, a list's items for its intro."""
-        s = self.settings
+        s = self.answering
         if s.antecedents:
             chosen = with_antecedents(chosen, self.retriever)
         if s.list_intros:
             chosen = expand_list_intros(chosen, self.retriever, self.retriever.units_following,
-                                        {pid: self.retriever.source_text(pid)})
+                                        {pid: self.retriever.source_text(pid)}, s)
         return sorted(chosen, key=lambda e: (e.chunk.policy, e.unit.start))  # read in the policy's order
 
     def candidates(self, question: str, vector: np.ndarray, pid: str, versions=(None,),
-                   chunks: int = CHUNKS_PER_SEARCH):
+                   chunks: int | None = None):
         """The policy's candidate units for a question with their features: (table, rows,
         features, the chunk hits, the Question), one block per version searched."""
         table = self.retriever.table(pid)
@@ -270,11 +271,12 @@ class Assistant:
             rows = table.rows_in(version, current)
             if not len(rows):
                 continue
-            hits = self.retriever.search(question, Scope((pid,), version), chunks, vector)
+            hits = self.retriever.search(question, Scope((pid,), version), chunks or self.answering.chunks_per_search,
+                                         vector)
             dense = np.full(len(table), -1.0, dtype=np.float32)
             dense[rows] = dense_all[rows]
             in_hits = {h.chunk.id for h in hits}
-            nearest = rows[np.argsort(-dense[rows], kind="stable")[:self.settings.candidates]]
+            nearest = rows[np.argsort(-dense[rows], kind="stable")[:self.answering.candidates]]
             picked = sorted(set(nearest.tolist()) | {i for i in rows.tolist() if table.units[i].chunk_id in in_hits})
             picked = np.array(picked, dtype=int)
             out.append((table, picked, candidate_features(q, table, picked, hits, self.retriever, dense), hits, q))
@@ -295,7 +297,7 @@ class Assistant:
                 if chunk is not None:
                     ranked.append(Evidence(unit, chunk, p, float(features[j, 0]), float(features[j, 6])))
         ranked = without_planted_instructions(ranked)
-        if self.settings.require_named and ranked:
+        if self.answering.require_named and ranked:
             ranked, answerable = naming_the_organisations(question, ranked, answerable)
         ranked.sort(key=lambda e: -e.score)
         return ranked, answerable
@@ -303,14 +305,15 @@ class Assistant:
     def _cross(self, question: str, vector: np.ndarray, scope: Route) -> list[PolicyEvidence]:
         if scope.policies is None:
             ranked = self.retriever.search(question, Scope(None), 30, vector)
-            candidates = list(dict.fromkeys(h.chunk.policy for h in ranked))[:CROSS_POLICIES]
-            candidates += [p for p in self.retriever.policies if p not in candidates][:max(0, CROSS_POLICIES - len(candidates))]
+            wanted = self.answering.cross_policies
+            candidates = list(dict.fromkeys(h.chunk.policy for h in ranked))[:wanted]
+            candidates += [p for p in self.retriever.policies if p not in candidates][:max(0, wanted - len(candidates))]
         else:
             candidates = list(scope.policies)
         out = []
         for pid in candidates:
             ranked, answerable = self._ranked(question, vector, pid, (None,))
-            chosen = select_likely(ranked, self.ranker.thresholds, max_units=CROSS_UNITS)
+            chosen = select_likely(ranked, self.ranker.thresholds, max_units=self.answering.cross_units)
             out.append(PolicyEvidence(pid, self._with_context(pid, chosen), answerable))
         return out
 

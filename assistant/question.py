@@ -4,12 +4,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-MAX_QUESTION_CHARS = 2000
+from index.errors import InvalidQuestion
+from index.settings import MAX_QUESTION_CHARS
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
-
-
-class InvalidQuestion(ValueError):
-    """A question that cannot be answered as given; the message says why, in one line."""
 
 
 def normalize_question(text: object) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.features import ANSWERABLE_FEATURES, FEATURES
+from index.settings import AnswerSettings
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "ranker.json"
 
@@ -48,13 +49,15 @@ class Ranker:
     provenance: dict = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path | str = MODEL_PATH) -> "Ranker":
+    def load(cls, path: Path | str = MODEL_PATH, settings: AnswerSettings | None = None) -> "Ranker":
+        """The fitted model; thresholds that ``settings`` sets replace the fitted ones."""
         data = json.loads(Path(path).read_text(encoding="utf-8"))
+        overrides = settings.threshold_overrides() if settings is not None else {}
         if tuple(data["features"]) != FEATURES or tuple(data["answerable"]["features"]) != ANSWERABLE_FEATURES:
             raise RankerMismatch(f"{path} was trained on other features; run python -m eval.train_ranker")
         return cls(features=tuple(data["features"]), mean=np.array(data["mean"], dtype=np.float32),
                    scale=np.array(data["scale"], dtype=np.float32), weights=np.array(data["weights"], dtype=np.float32),
-                   bias=float(data["bias"]), thresholds=Thresholds(**data["thresholds"]),
+                   bias=float(data["bias"]), thresholds=Thresholds(**{**data["thresholds"], **overrides}),
                    answerable_mean=np.array(data["answerable"]["mean"], dtype=np.float32),
                    answerable_scale=np.array(data["answerable"]["scale"], dtype=np.float32),
                    answerable_weights=np.array(data["answerable"]["weights"], dtype=np.float32),

@@ -14,25 +14,20 @@ from assistant.records import Hit, Scope
 from assistant.seams import PolicyStore, QueryEmbedder
 from assistant.terms import IdfTable
 from assistant.unit_table import UnitTable
+from index.errors import UnknownPolicy
 from index.records import Chunk, Policy, Unit
 from index.sections import innermost_section
+from index.settings import AnswerSettings
 
-CANDIDATES = 30
-OVERFETCH = 4
-REFRESH_SECONDS = 5.0
-FOLLOWING_CHUNKS = 2     # how far a list may run on past the chunk that announces it
-
-
-class UnknownPolicy(ValueError):
-    """A policy id that is not in the index."""
 
 
 class Retriever:
     """Searches the active generation of every policy; reloads when the index changes."""
 
     def __init__(self, store: PolicyStore, embedder: QueryEmbedder, cache_dir: Path | None = None,
-                 practice: PracticeModel | None = None):
+                 practice: PracticeModel | None = None, settings: AnswerSettings | None = None):
         self.store = store
+        self.settings = settings or AnswerSettings()
         self.embedder = embedder
         self.cache_dir = cache_dir
         self.practice = practice if practice is not None else PracticeModel.load()
@@ -52,7 +47,7 @@ class Retriever:
     def refresh(self, force: bool = False) -> None:
         """Pick up index changes made by another process (at most every few seconds)."""
         now = time.monotonic()
-        if not force and now - self._checked < REFRESH_SECONDS:
+        if not force and now - self._checked < self.settings.refresh_seconds:
             return
         with self._lock:
             self._checked = now
@@ -75,12 +70,12 @@ class Retriever:
                 "version": np.array([c.version or "" for c in lexical.chunks], dtype=object),
             }
 
-    def units_following(self, chunk: Chunk, chunks: int = FOLLOWING_CHUNKS) -> list[Unit]:
+    def units_following(self, chunk: Chunk, chunks: int | None = None) -> list[Unit]:
         """The units of the next few chunks of ``chunk``'s section: a list announced at the
         end of one chunk goes on in the next ones."""
         units: list[Unit] = []
         following = self._next.get(chunk.id)
-        for _ in range(chunks):
+        for _ in range(self.settings.following_chunks if chunks is None else chunks):
             if following is None:
                 break
             units += self.units_in(following.id)
@@ -154,9 +149,9 @@ class Retriever:
         if vector is None:
             vector = self.embedder.embed_query(query)
         dense = self._dense(lambda n, where: self.store.query_chunks(vector, n, where),
-                            lambda row: row[0], policies, gens, scope, CANDIDATES)
+                            lambda row: row[0], policies, gens, scope, self.settings.fused_candidates)
         allowed = self._allowed_mask(policies, scope)
-        lexical = self.lexical.ranked(query, allowed, CANDIDATES)
+        lexical = self.lexical.ranked(query, allowed, self.settings.fused_candidates)
         by_id = {c.id: c for c, _ in dense} | {c.id: c for c, _ in lexical}
         dense_sim = {c.id: s for c, s in dense}
         dense_rank = {c.id: i for i, (c, _) in enumerate(dense, 1)}
@@ -179,7 +174,7 @@ class Retriever:
             return (chunk.policy in policies and self.gens.get(chunk.policy) in active
                     and (chunk.current if scope.version is None else chunk.version == scope.version))
 
-        rows = [r for r in query(k * OVERFETCH, None) if inside(r)]
+        rows = [r for r in query(k * self.settings.overfetch, None) if inside(r)]
         if len(rows) >= k:
             return rows[:k]
         version = {"current": True} if scope.version is None else {"version": scope.version}

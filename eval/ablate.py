@@ -1,6 +1,6 @@
 """python -m eval.ablate: does each remaining hand-written step pay, on validation data?
 
-Each context step of assistant.settings.AnswerSettings is switched off in turn (and all at
+Each context step of index.settings.AnswerSettings is switched off in turn (and all at
 once); gold dev and the held-out PolicyQA-dev policies are answered again. A step stays only
 where switching it off costs something. Prints a markdown table; nothing is gated here.
 """
@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import fields, replace
+from dataclasses import fields
 
 import index  # noqa: F401  (offline switches)
-from assistant.settings import AnswerSettings
 from eval import metrics as M
 from eval.runner import _source_texts, gold_policies, load_gold, run_ours
 from eval.splits import select
+from index.settings import AnswerSettings, Settings
 
 SWITCHES = [f.name for f in fields(AnswerSettings) if f.type in (bool, "bool")]
 
@@ -28,12 +28,12 @@ def main(argv: list[str] | None = None) -> int:
     from eval import suite
     from ui.context import AppContext
 
-    ctx = AppContext.from_args(args.db)
+    base = Settings.from_env(db=args.db)
+    ctx = AppContext.from_settings(base)
     items = select(load_gold(), "dev")
     texts = _source_texts(ctx, gold_policies(items))
-    variants = [("all steps", AnswerSettings())] + [(f"without {s}", replace(AnswerSettings(), **{s: False}))
-                                                    for s in SWITCHES]
-    variants.append(("no steps", replace(AnswerSettings(), **{s: False for s in SWITCHES})))
+    variants = [("all steps", base)] + [(f"without {s}", base.with_answer(**{s: False})) for s in SWITCHES]
+    variants.append(("no steps", base.with_answer(**{s: False for s in SWITCHES})))
     print("| variant | gold dev recall | gold dev precision | PolicyQA practice hit | PolicyQA chars |")
     print("|---|---|---|---|---|")
     for name, settings in variants:
@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         totals = M.summarize(rows)
 
         def ask_factory(store, settings=settings):
-            assistant = Assistant(Retriever(store, ctx.embedder), ctx.embedder, settings=settings)
+            assistant = Assistant(Retriever(store, ctx.embedder, settings=settings.answer), ctx.embedder,
+                                  settings=settings)
             return lambda question, policy: assistant.ask(question, policy=policy).to_contract()
 
         pqa = suite.policyqa_validation(ctx.embedder, ask_factory, baseline=False).get("ours", {})

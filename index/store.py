@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from index.errors import StoreUnavailable
 from index.faults import checkpoint
 from index.records import Chunk, Policy, Unit
 from index.vectors import as_matrix, unit_centrality
@@ -30,10 +31,6 @@ KEY = "ekey"  # unit metadata: the key of the text its vector embeds (index/embe
 # outside the model (docs/performance.md). Indexes written before keep their documents.
 TEXT = "text"
 READ = ["documents", "metadatas"]  # documents: only indexes written before TEXT was kept in metadata
-
-
-class StoreUnavailable(Exception):
-    """The Chroma store cannot be reached, opened or read; the only store error callers see."""
 
 
 def is_connection_error(exc: BaseException) -> bool:

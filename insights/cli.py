@@ -5,6 +5,8 @@ import argparse
 import json
 import sys
 
+from index.errors import UnknownPolicy
+
 FORMATS = ("text", "md", "json")
 
 
@@ -63,11 +65,11 @@ def user_errors(fn):
     """Unknown policies and versions, and bad id lists, become one-line user errors."""
     def run(args) -> int:
         from insights.diff import VersionError
-        from insights.service import NoLabelError, UnknownPolicyError
+        from insights.service import NoLabelError
 
         try:
             return fn(args)
-        except (UnknownPolicyError, NoLabelError, VersionError, ValueError) as exc:
+        except (UnknownPolicy, NoLabelError, VersionError, ValueError) as exc:
             raise _Hooks.user_error(str(exc).strip("'\"")) from None
     return run
 

@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from index.errors import UnknownPolicy
 from index.parse import ParsedPolicy, parse_document
 from index.records import Chunk, Policy, SourceDoc, Unit
 from index.text import plain
@@ -25,10 +26,6 @@ from insights.records import PolicyLabel
 
 log = logging.getLogger("policychat.insights")
 MAX_COMPARE = 8
-
-
-class UnknownPolicyError(LookupError):
-    """A policy id that is not indexed."""
 
 
 class NoLabelError(LookupError):
@@ -92,7 +89,7 @@ class Insights:
     def policy(self, policy_id: str) -> Policy:
         found = self.store.policies()
         if policy_id not in found:
-            raise UnknownPolicyError(f"unknown policy '{policy_id[:100]}' (known: {', '.join(found) or 'none indexed'})")
+            raise UnknownPolicy(f"unknown policy '{policy_id[:100]}' (known: {', '.join(found) or 'none indexed'})")
         return found[policy_id]
 
     # --- labels --------------------------------------------------------------------------

@@ -206,7 +206,7 @@ def test_used_to_say_is_a_question_about_the_past(extractive):
 
 # --- errors and the contract --------------------------------------------------------------------
 def test_unknown_policy_raises(extractive):
-    from assistant.retrieve import UnknownPolicy
+    from index.errors import UnknownPolicy
 
     with pytest.raises(UnknownPolicy, match="unknown policy 'nosuch'"):
         extractive.ask("how long do you keep my data?", policy="nosuch")

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from conftest import free_port
 from ui.feedback import FeedbackStore
-from ui.security import Settings, TokenBucket, parse_origins, parse_rate_limit
+from index.settings import Settings, parse_origins, parse_rate_limit
+from ui.security import TokenBucket
 
 ALLOWED = "http://shop.example"
 REFUSED = "http://evil.example"
@@ -191,7 +192,7 @@ class BrokenStore:
 
     def __getattr__(self, name):
         def fail(*a, **k):
-            from index.store import StoreUnavailable
+            from index.errors import StoreUnavailable
 
             raise StoreUnavailable("the Chroma store is not answering: connection refused")
         return fail

@@ -109,7 +109,7 @@ def servers(browser_db, embedder, tmp_path_factory):
 
     from ui.context import AppContext
     from ui.feedback import FeedbackStore
-    from ui.security import Settings
+    from index.settings import Settings
     from ui.server import create_app
 
     root = tmp_path_factory.mktemp("host-pages")

@@ -9,7 +9,8 @@ import pytest
 
 from index.config import BUNDLED_CORPUS
 from index.pipeline import Indexer
-from index.store import Store, StoreUnavailable, open_client
+from index.errors import StoreUnavailable
+from index.store import Store, open_client
 from conftest import ChromaServer, free_port, run_cli
 
 SMALL = ["alipartnership.txt", "podpartner.txt"]

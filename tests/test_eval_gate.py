@@ -179,7 +179,7 @@ def test_cli_tables_json_and_out(ctx, eval_run, tmp_path, capsys):
 
 def test_cli_rejects_missing_gold(ctx, tmp_path):
     from eval.runner import run_cli
-    from ui.cli import UserError
+    from index.errors import UserError
 
     args = argparse.Namespace(gold=str(tmp_path / "nope.jsonl"), json=False, mode="extractive",
                               baseline=False, out=str(tmp_path / "r.json"))

@@ -151,7 +151,7 @@ def test_the_app_is_warm_before_it_exists_and_healthz_says_so(corpus_db, embedde
 
     from ui.context import AppContext
     from ui.feedback import FeedbackStore
-    from ui.security import Settings
+    from index.settings import Settings
     from ui.server import create_app
 
     fresh = AppContext(db_dir=corpus_db)

@@ -16,9 +16,10 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from assistant.pipeline import Assistant
-from assistant.generate import (GenerationFailed, Generator, build_messages, chat_model_from_env,
-                                check_citations)
+from assistant.generate import PROVIDERS, Generator, build_messages, chat_model, check_citations, register_provider
 from assistant.records import Citation
+from index.errors import GenerationFailed, SettingError
+from index.settings import Settings
 
 PAYMENT_Q, PAYMENT_P = "who receives my payment data?", "alipartnership"
 WHY_Q = "why do u need my payment details"   # three extractive sources on alipartnership
@@ -168,7 +169,7 @@ def test_model_slower_than_the_timeout_falls_back(ctx, payment_base):
     release = threading.Event()
     model = scripted("Stripe processes payments [1].", hold=release)
     try:
-        answer = llm(ctx, model, llm_timeout=1).ask(PAYMENT_Q, policy=PAYMENT_P)
+        answer = llm(ctx, model, settings=Settings(llm_timeout=1)).ask(PAYMENT_Q, policy=PAYMENT_P)
         assert_is_extractive(answer, payment_base)
         assert len(model.calls) == 1
     finally:
@@ -179,7 +180,7 @@ def test_stream_of_a_hanging_model_resets_to_extractive(ctx, payment_base):
     release = threading.Event()
     model = scripted("Stripe processes payments [1].", hold=release)
     try:
-        events = list(llm(ctx, model, llm_timeout=1).stream(PAYMENT_Q, policy=PAYMENT_P))
+        events = list(llm(ctx, model, settings=Settings(llm_timeout=1)).stream(PAYMENT_Q, policy=PAYMENT_P))
     finally:
         release.set()
     kinds = [k for k, _ in events]
@@ -275,27 +276,22 @@ def test_extractive_stream_tokens_rebuild_the_answer(offline, payment_base):
 
 
 # --- (g) configuration ------------------------------------------------------------------------------
-@pytest.fixture
-def llm_env(monkeypatch):
-    for var in ("POLICYCHAT_LLM", "POLICYCHAT_LLM_TIMEOUT", "OPENAI_BASE_URL", "OPENAI_API_KEY", "OLLAMA_HOST"):
-        monkeypatch.delenv(var, raising=False)
-    return monkeypatch
+def model_for(**env: str):
+    """The chat model the settings from exactly these variables configure."""
+    return chat_model(Settings.from_env(env))
 
 
-def test_no_model_configured_means_extractive(llm_env):
-    assert chat_model_from_env() is None
-    llm_env.setenv("POLICYCHAT_LLM", "   ")
-    assert chat_model_from_env() is None
+def test_no_model_configured_means_extractive():
+    assert model_for() is None
+    assert model_for(POLICYCHAT_LLM="   ") is None
 
 
-def test_openai_spec_builds_a_chat_openai_without_calling_it(llm_env):
+def test_openai_spec_builds_a_chat_openai_without_calling_it(monkeypatch):
     from langchain_openai import ChatOpenAI
 
-    llm_env.setenv("POLICYCHAT_LLM", "openai:gpt-x")
-    llm_env.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9")   # nothing listens: a call would fail
-    llm_env.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
-    llm_env.setenv("POLICYCHAT_LLM_TIMEOUT", "7")
-    model = chat_model_from_env()
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")   # read by langchain-openai itself
+    model = model_for(POLICYCHAT_LLM="openai:gpt-x", POLICYCHAT_LLM_TIMEOUT="7",
+                      OPENAI_BASE_URL="http://127.0.0.1:9")            # nothing listens: a call would fail
     assert isinstance(model, ChatOpenAI)
     assert model.model_name == "gpt-x"
     assert model.openai_api_base == "http://127.0.0.1:9"
@@ -304,31 +300,47 @@ def test_openai_spec_builds_a_chat_openai_without_calling_it(llm_env):
     assert model.temperature == 0
 
 
-def test_ollama_spec_builds_a_chat_ollama(llm_env):
+def test_ollama_spec_builds_a_chat_ollama():
     from langchain_ollama import ChatOllama
 
-    llm_env.setenv("POLICYCHAT_LLM", "ollama:llama3.1")
-    llm_env.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
-    model = chat_model_from_env()
+    model = model_for(POLICYCHAT_LLM="ollama:llama3.1", OLLAMA_HOST="http://127.0.0.1:9")
     assert isinstance(model, ChatOllama)
     assert model.model == "llama3.1"
     assert model.base_url == "http://127.0.0.1:9"
+    assert model_for(POLICYCHAT_LLM="ollama").model == "llama3.1"   # the provider's default model
 
 
-@pytest.mark.parametrize("spec", ["gpt-4", "anthropic:claude-3", ":gpt-4", "openai-gpt:x"])
-def test_invalid_spec_is_a_value_error(llm_env, spec):
-    llm_env.setenv("POLICYCHAT_LLM", spec)
-    with pytest.raises(ValueError, match="POLICYCHAT_LLM"):
-        chat_model_from_env()
+@pytest.mark.parametrize("spec", ["gpt-4", "anthropic:claude-3", ":gpt-4", "openai-gpt:x", "open ai:x"])
+def test_invalid_spec_is_a_setting_error(spec):
+    with pytest.raises(SettingError, match="POLICYCHAT_LLM"):
+        model_for(POLICYCHAT_LLM=spec)
 
 
-def test_configured_timeout_governs_the_fallback(llm_env, corpus_db, embedder):
+def test_an_unknown_provider_lists_the_known_ones():
+    with pytest.raises(SettingError, match=r"unknown provider 'anthropic' \(known: ollama, openai\)"):
+        model_for(POLICYCHAT_LLM="anthropic:claude-3")
+
+
+def test_a_registered_provider_is_built_by_its_factory(monkeypatch):
+    monkeypatch.setattr("assistant.generate.PROVIDERS", dict(PROVIDERS))   # registered for this test only
+    built = []
+
+    @register_provider("scripted", default_model="echo")
+    def _scripted(model: str, settings: Settings):
+        built.append((model, settings.llm_timeout))
+        return scripted("[1]")
+
+    assert isinstance(model_for(POLICYCHAT_LLM="scripted", POLICYCHAT_LLM_TIMEOUT="3"), ScriptedChatModel)
+    assert isinstance(model_for(POLICYCHAT_LLM="scripted:other"), ScriptedChatModel)
+    assert built == [("echo", 3.0), ("other", 20.0)]
+
+
+def test_configured_timeout_governs_the_fallback(corpus_db, embedder):
     from ui.context import AppContext
 
-    llm_env.setenv("POLICYCHAT_LLM", "ollama:llama3.1")
-    llm_env.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
-    llm_env.setenv("POLICYCHAT_LLM_TIMEOUT", "45")
-    context = AppContext(db_dir=corpus_db)
+    settings = Settings.from_env({"POLICYCHAT_LLM": "ollama:llama3.1", "OLLAMA_HOST": "http://127.0.0.1:9",
+                                  "POLICYCHAT_LLM_TIMEOUT": "45"})
+    context = AppContext(db_dir=corpus_db, settings=settings)
     context.__dict__["embedder"] = embedder
     assert context.assistant.mode == "llm"
     assert context.assistant.generator.timeout == 45.0

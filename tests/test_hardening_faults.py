@@ -38,7 +38,7 @@ from fastapi.testclient import TestClient
 from index.config import BUNDLED_CORPUS
 from ui.service import UNAVAILABLE
 from ui.feedback import FeedbackStore
-from ui.security import Settings
+from index.settings import Settings
 
 PAYMENT_Q, PAYMENT_P = "who receives my payment data?", "alipartnership"
 REPLY = "Stripe processes payments [1]."
@@ -222,7 +222,7 @@ def llm_context(ctx, fake_openai, monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{fake_openai.server_address[1]}/v1")
     monkeypatch.setenv("OPENAI_API_KEY", "test")
     monkeypatch.setenv("POLICYCHAT_LLM_TIMEOUT", "2")
-    context = AppContext(db_dir=ctx.db_dir)
+    context = AppContext(db_dir=ctx.db_dir, settings=Settings.from_env())
     context.__dict__.update(embedder=ctx.embedder, retriever=ctx.retriever)
     assert context.assistant.mode == "llm"
     fake_openai.requests.clear()

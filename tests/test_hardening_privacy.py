@@ -29,7 +29,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 
 from conftest import free_port
 from ui.feedback import FeedbackStore
-from ui.security import Settings
+from index.settings import Settings
 
 SECRET = "Zanzibar Quokkafield"
 QUESTIONS = [f"who receives my payment data? {SECRET} asks",
@@ -212,14 +212,13 @@ def test_serve_logs_no_client_address(ctx, tmp_path, monkeypatch):
         running.update(server=server, thread=thread)
 
     monkeypatch.setattr(uvicorn, "run", run_in_background)
-    monkeypatch.setenv("POLICYCHAT_FEEDBACK_DB", str(tmp_path / "feedback.sqlite3"))
-    monkeypatch.setenv("POLICYCHAT_RATE_LIMIT", "off")
-    monkeypatch.delenv("POLICYCHAT_LOG_LEVEL", raising=False)
     loggers = [logging.getLogger(n) for n in ("policychat", "uvicorn", "uvicorn.error", "uvicorn.access")]
     saved = [(lg, list(lg.handlers), lg.level, lg.propagate) for lg in loggers]
     port = free_port()
     try:
-        assert server_module.serve(ctx, host="127.0.0.1", port=port) == 0
+        settings = Settings.from_env({"POLICYCHAT_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
+                                      "POLICYCHAT_RATE_LIMIT": "off"}, host="127.0.0.1", port=port)
+        assert server_module.serve(ctx, settings) == 0
         deadline = time.monotonic() + 120
         while not running["server"].started and time.monotonic() < deadline:
             time.sleep(0.1)

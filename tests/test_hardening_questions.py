@@ -24,9 +24,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.question import MAX_QUESTION_CHARS, InvalidQuestion, normalize_question
+from assistant.question import MAX_QUESTION_CHARS, normalize_question
+from index.errors import InvalidQuestion
 from ui.feedback import FeedbackStore
-from ui.security import Settings
+from index.settings import Settings
 
 TRACE_MARKERS = ("Traceback", 'File "', "site-packages")
 CONTRACT_KEYS = {"answer", "abstained", "citations"}

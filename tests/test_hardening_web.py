@@ -30,7 +30,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ui.feedback import FeedbackStore
-from ui.security import Settings
+from index.settings import Settings
 
 STATIC = Path(__file__).resolve().parents[1] / "ui" / "static"
 ALLOWED = "http://shop.example"

@@ -185,7 +185,7 @@ def test_diff_json(ctx, sources):
 @pytest.fixture(scope="module")
 def client(ctx, tmp_path_factory):
     from ui.feedback import FeedbackStore
-    from ui.security import Settings
+    from index.settings import Settings
     from ui.server import create_app
 
     app = create_app(ctx, Settings(allowed_origins=(ALLOWED,), rate_capacity=0),
@@ -225,7 +225,7 @@ def test_api_errors_are_clean(client, path, status, needle):
 
 def test_api_insights_share_the_ask_rate_limit(ctx, tmp_path):
     from ui.feedback import FeedbackStore
-    from ui.security import Settings
+    from index.settings import Settings
     from ui.server import create_app
 
     app = create_app(ctx, Settings(rate_capacity=2, rate_period=3600.0),

@@ -24,7 +24,7 @@ def app_url(ctx, tmp_path_factory):
     import uvicorn
 
     from ui.feedback import FeedbackStore
-    from ui.security import Settings
+    from index.settings import Settings
     from ui.server import create_app
 
     port = free_port()

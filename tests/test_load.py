@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from index.load import LoadError, load_document, policy_id_for
+from index.errors import LoadError
+from index.load import load_document, policy_id_for
 from index.parse import parse_document
 
 

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.question import MAX_QUESTION_CHARS
 from index.load import POLICY_ID_RE
-from index.store import StoreUnavailable
+from index.errors import StoreUnavailable
 from ui.security import BodyTooLarge
 from ui.service import (UNAVAILABLE, Accepted, ApiError, QuestionRequest, Services, accept, answer_events,
                         answer_request, one_line, resolve_session, validate_question)

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from index import env as _env  # noqa: F401
 
-from assistant.question import MAX_QUESTION_CHARS, InvalidQuestion, normalize_question  # noqa: E402,F401 (re-exported)
-from index.errors import UserError  # noqa: F401 (re-exported)
+from assistant.question import normalize_question  # noqa: E402
+from index.errors import InvalidQuestion, PolicyChatError, UnknownPolicy, UserError  # noqa: E402
+from index.settings import Settings  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,8 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    settings = None
     try:
-        check_settings()
+        # Every setting is read and checked once, before any work (and before a server starts
+        # answering 500s), then handed down with the arguments.
+        args.settings = settings = settings_from(args)
         return args.func(args) or 0
     except KeyboardInterrupt:
         print("policychat: interrupted", file=sys.stderr)
@@ -33,34 +37,26 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # the last line of defence: one line, never a traceback
-        if os.environ.get("POLICYCHAT_DEBUG"):
+        if settings is not None and settings.debug:
             raise
         print(f"policychat: error: {describe_error(exc)}", file=sys.stderr)
-        from index.config import SettingError
-
-        return 2 if isinstance(exc, (UserError, SettingError)) else 1
+        return exc.exit_code if isinstance(exc, PolicyChatError) else 1
 
 
-def check_settings() -> None:
-    """Fail before any work (and before a server starts answering 500s) on a bad setting."""
-    from assistant.generate import llm_timeout_setting
-    from index.embed import precision_setting
-    from ui.context import max_tokens_setting
+def settings_from(args) -> Settings:
+    """The settings from the environment and this command's flags; an unknown LLM provider
+    is refused here too, without importing its library."""
+    from assistant.generate import provider_for
 
-    precision_setting()
-    max_tokens_setting()
-    llm_timeout_setting()
+    settings = Settings.from_env(os.environ, db=args.db, chroma_url=args.chroma_url,
+                                 host=getattr(args, "host", None), port=getattr(args, "port", None),
+                                 workers=getattr(args, "workers", None))
+    provider_for(settings)
+    return settings
 
 
 def describe_error(exc: Exception) -> str:
-    from index.config import SettingError
-    from index.store import StoreUnavailable
-
-    if isinstance(exc, (UserError, StoreUnavailable, SettingError)):
-        return str(exc)
-    from assistant.retrieve import UnknownPolicy
-
-    if isinstance(exc, UnknownPolicy):
+    if isinstance(exc, PolicyChatError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
@@ -120,9 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", parents=[after_command], help="serve the chat UI, API and widget",
                        description="Serve the Gradio chat at /, the API at /api and /widget.js. "
                        "Builds the index on first start if it is empty.")
-    p.add_argument("--host", default=os.environ.get("POLICYCHAT_HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(os.environ.get("POLICYCHAT_PORT", "7860")))
-    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    p.add_argument("--host", help="interface to listen on (default: $POLICYCHAT_HOST or 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: $POLICYCHAT_PORT or 7860)")
+    p.add_argument("--workers", type=int, help="uvicorn worker processes (default 1)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", parents=[after_command], help="score the assistant on the gold set",
@@ -142,9 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def context(args):
+    """The composition root for a command, configured by the settings ``main`` built."""
     from ui.context import AppContext
 
-    return AppContext.from_args(args.db, args.chroma_url)
+    return AppContext.from_settings(args.settings)
 
 
 # --- index ----------------------------------------------------------------------------------
@@ -293,8 +290,6 @@ def render_answer(answer) -> str:
 
 
 def ask_batch(args) -> int:
-    from assistant.retrieve import UnknownPolicy
-
     path = Path(args.batch)
     if not path.is_file():
         raise UserError(f"{path}: no such file")
@@ -331,7 +326,7 @@ def ask_batch(args) -> int:
 def cmd_serve(args) -> int:
     from ui.server import serve
 
-    return serve(context(args), host=args.host, port=args.port, workers=args.workers)
+    return serve(context(args))
 
 
 def cmd_eval(args) -> int:

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
-from index.chunk import DEFAULT_MAX_TOKENS
-from index.config import number_setting, resolve_chroma_url, resolve_db_dir
+from index.settings import Settings
 from index.store import Store
 
 
@@ -16,24 +15,27 @@ log = logging.getLogger("policychat.context")
 WARM_QUESTION = "who receives my personal data?"
 
 
-def max_tokens_setting() -> int:
-    """The chunk token budget: $POLICYCHAT_MAX_TOKENS, else the default."""
-    return number_setting("POLICYCHAT_MAX_TOKENS", DEFAULT_MAX_TOKENS, int, minimum=16)
-
-
 @dataclass
 class AppContext:
-    """Lazily created, shared handles; nothing heavy is loaded until first used."""
+    """Lazily created, shared handles; nothing heavy is loaded until first used. ``settings``
+    configures all of them; its db_dir and chroma_url are this context's."""
 
     db_dir: Path
     chroma_url: str | None = None
-    max_tokens: int = DEFAULT_MAX_TOKENS
+    settings: Settings = field(default_factory=Settings)
     _store: Store | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        self.db_dir = Path(self.db_dir)
+        self.settings = replace(self.settings, db_dir=self.db_dir, chroma_url=self.chroma_url)
+
     @classmethod
-    def from_args(cls, db: str | None = None, chroma_url: str | None = None) -> "AppContext":
-        return cls(db_dir=resolve_db_dir(db), chroma_url=resolve_chroma_url(chroma_url),
-                   max_tokens=max_tokens_setting())
+    def from_settings(cls, settings: Settings) -> "AppContext":
+        return cls(db_dir=settings.db_dir, chroma_url=settings.chroma_url, settings=settings)
+
+    @property
+    def max_tokens(self) -> int:
+        return self.settings.max_tokens
 
     @property
     def store(self) -> Store:
@@ -66,7 +68,7 @@ class AppContext:
     def embedder(self):
         from index.embed import Embedder
 
-        return Embedder()
+        return Embedder(self.settings.embed_model, precision=self.settings.embed_precision)
 
     @cached_property
     def query_embedder(self):
@@ -76,16 +78,18 @@ class AppContext:
             from index.embed import default_model_name
             from index.onnx_embed import OnnxEmbedder
 
-            found = OnnxEmbedder.load(self.db_dir, default_model_name())
+            found = OnnxEmbedder.load(self.db_dir, default_model_name(self.settings.embed_model))
             if found is not None:
                 return found
         return self.embedder
 
     def indexer(self):
+        from index.embed import default_model_name
         from index.pipeline import Indexer
         from insights.service import IndexLabels
 
-        return Indexer(self.store, lambda: self.embedder, self.max_tokens, labels=IndexLabels())
+        return Indexer(self.store, lambda: self.embedder, self.max_tokens,
+                       model_name=default_model_name(self.settings.embed_model), labels=IndexLabels())
 
     def index(self, paths: list[Path], prune: bool = False, progress=None):
         """One indexing run; in embedded mode a run that dies is rolled back on the next open."""
@@ -109,7 +113,7 @@ class AppContext:
 
         if not self.reader.policies():
             return  # nothing to read yet: no reason to load the model for an export
-        name = default_model_name()
+        name = default_model_name(self.settings.embed_model)
         if not has_export(self.db_dir, name):
             try:
                 export(self.embedder, self.db_dir, name)
@@ -123,19 +127,19 @@ class AppContext:
         from assistant.retrieve import Retriever
 
         cache = None if self.chroma_url else self.db_dir / "bm25"
-        return Retriever(self.reader, self.query_embedder, cache)
+        return Retriever(self.reader, self.query_embedder, cache, settings=self.settings.answer)
 
     @cached_property
     def assistant(self):
+        from assistant.generate import chat_model
         from assistant.pipeline import Assistant
-        from assistant.generate import chat_model_from_env, llm_timeout_setting
 
         from insights.service import Insights
 
         insights = Insights(lambda: self.store)
         changes = lambda pid, question: insights.answer_change(pid, question, embed=self.query_embedder.embed)  # noqa: E731
-        return Assistant(self.retriever, self.query_embedder, chat_model_from_env(),
-                         llm_timeout=llm_timeout_setting(), changes=changes)
+        return Assistant(self.retriever, self.query_embedder, chat_model(self.settings),
+                         settings=self.settings, changes=changes)
 
     def warm(self) -> None:
         """Load the model, tables and assistant and answer one question through every stage,
@@ -143,5 +147,5 @@ class AppContext:
         from assistant.pipeline import Assistant
 
         # An extractive assistant over the same retriever and model: warming never calls an LLM.
-        Assistant(self.retriever, self.query_embedder).ask(WARM_QUESTION)
+        Assistant(self.retriever, self.query_embedder, settings=self.settings).ask(WARM_QUESTION)
         self.assistant  # noqa: B018

@@ -10,6 +10,7 @@ import math
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
+from index.errors import UnknownPolicy
 from ui.api import CitationOut, ErrorOut, services_of
 from ui.security import client_key
 from ui.service import ApiError
@@ -131,13 +132,13 @@ def metered(request: Request):
 
 def run(request: Request, fn):
     from insights.diff import UnknownVersion, VersionError
-    from insights.service import NoLabelError, UnknownPolicyError
+    from insights.service import NoLabelError
 
     services = metered(request)
     with services.store_guard():
         try:
             return fn(insights_of(request)).to_dict()
-        except (UnknownPolicyError, UnknownVersion) as exc:  # no such policy, no such version: not found
+        except (UnknownPolicy, UnknownVersion) as exc:  # no such policy, no such version: not found
             raise ApiError(404, str(exc).strip("'\"")) from None
         except VersionError as exc:  # one version only, the same version twice: nothing to compare
             raise ApiError(409, str(exc).strip("'\"")) from None

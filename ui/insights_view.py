@@ -12,12 +12,13 @@ import logging
 
 import gradio as gr
 
+from index.errors import UnknownPolicy
 from insights.compare import Comparison
 from insights.diff import PolicyDiff
 from insights.records import PolicyLabel
 from index.text import plain
 from insights.render import FLAG_TEXT, change_heading, diff_summary, version_name
-from index.store import StoreUnavailable
+from index.errors import StoreUnavailable
 from ui.chat_html import SourceCache, citation_card, esc, esc_inline
 
 log = logging.getLogger("policychat.insights")
@@ -117,7 +118,7 @@ def message_html(text: str) -> str:
 def add_pages(demo: gr.Blocks, services) -> None:
     """Adds the Summary, Compare and Changes pages to the chat's Blocks (call outside its context)."""
     from insights.diff import VersionError
-    from insights.service import Insights, NoLabelError, UnknownPolicyError
+    from insights.service import Insights, NoLabelError
 
     ctx = services.ctx
     insights = Insights(lambda: ctx.store)
@@ -127,7 +128,7 @@ def add_pages(demo: gr.Blocks, services) -> None:
         def run(*args):
             try:
                 return fn(*args)
-            except (UnknownPolicyError, NoLabelError, VersionError, ValueError) as exc:
+            except (UnknownPolicy, NoLabelError, VersionError, ValueError) as exc:
                 return message_html(str(exc).strip("'\""))
             except StoreUnavailable as exc:
                 log.warning("store unavailable in the insights pages: %s", type(exc).__name__)

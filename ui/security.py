@@ -1,6 +1,6 @@
 """HTTP hardening shared by the API, the Gradio chat and the widget.
 
-* ``Settings``: the operator's knobs, read once from the environment.
+* The operator's knobs are fields of ``index.settings.Settings`` (origins, rate limit, body cap).
 * ``TokenBucket``: a per-client (IP) rate limiter, thread-safe and bounded in memory.
 * ``OriginGuard``: cross-origin requests to ``/api/*`` from origins outside the allow-list are
   refused (403) before they reach an endpoint; ``/widget.js`` stays public.
@@ -15,17 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from ui.cli import MAX_QUESTION_CHARS
+from index.settings import Settings
 
-DEFAULT_RATE_LIMIT = "30/60"          # 30 questions per 60 seconds per client, bursts up to 30
-DEFAULT_MAX_BODY_BYTES = 64 * 1024    # an ask body is a question of at most 2000 characters
 RATE_LIMITED_PREFIXES = ("/api/ask",)
 API_PREFIX = "/api/"
 
@@ -40,78 +36,6 @@ STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-i
               "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
               "base-uri 'none'; form-action 'self'")
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-
-
-class ConfigError(ValueError):
-    """A malformed POLICYCHAT_* setting; the message names the variable."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Operator settings; ``Settings.from_env()`` reads them from POLICYCHAT_* variables."""
-
-    allowed_origins: tuple[str, ...] = ()       # cross-origin callers of /api/*; "*" = anyone
-    rate_capacity: int = 30                     # bucket size (burst) per client; 0 = no limit
-    rate_period: float = 60.0                   # seconds to refill a whole bucket
-    max_question_chars: int = MAX_QUESTION_CHARS
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    frame_ancestors: tuple[str, ...] = ()       # who may frame the chat page; () = nobody
-    feedback_db: str | None = None              # path of the feedback SQLite file
-    feedback_keep_text: bool = False            # store question text, not only its hash
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
-        env = os.environ if environ is None else environ
-        capacity, period = parse_rate_limit(env.get("POLICYCHAT_RATE_LIMIT", DEFAULT_RATE_LIMIT))
-        body = env.get("POLICYCHAT_MAX_BODY_BYTES", str(DEFAULT_MAX_BODY_BYTES))
-        try:
-            max_body = int(body)
-            if max_body < 1024:
-                raise ValueError
-        except ValueError:
-            raise ConfigError(f"POLICYCHAT_MAX_BODY_BYTES must be an integer >= 1024, not {body!r}") from None
-        return cls(
-            allowed_origins=parse_origins(env.get("POLICYCHAT_ALLOWED_ORIGINS", "")),
-            rate_capacity=capacity, rate_period=period, max_body_bytes=max_body,
-            frame_ancestors=parse_origins(env.get("POLICYCHAT_FRAME_ANCESTORS", ""),
-                                          "POLICYCHAT_FRAME_ANCESTORS"),
-            feedback_db=env.get("POLICYCHAT_FEEDBACK_DB") or None,
-            feedback_keep_text=env.get("POLICYCHAT_FEEDBACK_KEEP_TEXT", "").strip().lower()
-            in ("1", "true", "yes", "on"),
-        )
-
-
-def parse_rate_limit(value: str) -> tuple[int, float]:
-    """'30/60' → (30, 60.0): 30 requests per 60 s; '0' or 'off' → (0, 60.0) (no limit)."""
-    text = value.strip().lower()
-    if text in ("0", "off", "none", "false", ""):
-        return 0, 60.0
-    try:
-        count, _, seconds = text.partition("/")
-        capacity, period = int(count), float(seconds or 60)
-        if capacity < 0 or period <= 0 or not math.isfinite(period):
-            raise ValueError
-    except ValueError:
-        raise ConfigError(f"POLICYCHAT_RATE_LIMIT must look like '30/60' (requests/seconds) or 'off', "
-                          f"not {value!r}") from None
-    return capacity, period
-
-
-def parse_origins(value: str, name: str = "POLICYCHAT_ALLOWED_ORIGINS") -> tuple[str, ...]:
-    """Comma-separated origins ('https://shop.example, http://localhost:8080') or '*'."""
-    out = []
-    for item in value.split(","):
-        item = item.strip().rstrip("/")
-        if not item:
-            continue
-        if item == "*":
-            out.append(item)
-            continue
-        parts = urlsplit(item)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
-            raise ConfigError(f"{name}: {item!r} is not an origin like https://shop.example")
-        out.append(f"{parts.scheme}://{parts.netloc.lower()}")
-    return tuple(dict.fromkeys(out))
 
 
 def question_digest(text: str) -> str:

@@ -2,27 +2,28 @@
 
 ``create_app(ctx)`` builds it from an injected AppContext (no module globals); ``serve`` runs it
 under uvicorn, indexing the bundled corpus first when the index is empty. With several workers
-uvicorn imports ``ui.server:app_from_env`` in each process, configured through POLICYCHAT_* variables.
+each uvicorn process calls ``app_for(settings)`` with the parent's Settings (pickled across).
 """
 from __future__ import annotations
 
+import functools
 import logging
-import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 
 from index import env as _env  # noqa: F401  (offline switches before gradio is imported)
-from index.errors import UserError
-from ui.security import (ConfigError, OriginGuard, RequestLimits, SecurityHeaders, Settings,
-                         TokenBucket)
+from index.settings import Settings
+from ui.security import OriginGuard, RequestLimits, SecurityHeaders, TokenBucket
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger("policychat.server")
 
 
 def create_app(ctx, settings: Settings | None = None, feedback=None):
-    """The whole web application for ``ctx`` (an ``AppContext``)."""
+    """The whole web application for ``ctx`` (an ``AppContext``); ``settings`` default to the
+    context's."""
     import gradio as gr
     from fastapi import FastAPI
     from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
@@ -33,7 +34,7 @@ def create_app(ctx, settings: Settings | None = None, feedback=None):
     from ui.feedback import FeedbackStore
     from ui.service import Services
 
-    settings = settings or Settings.from_env()
+    settings = settings or ctx.settings
     if feedback is None:
         feedback = FeedbackStore(settings.feedback_db or Path(ctx.db_dir) / "feedback.sqlite3",
                                  keep_text=settings.feedback_keep_text)
@@ -107,28 +108,28 @@ def create_app(ctx, settings: Settings | None = None, feedback=None):
     return app
 
 
-def app_from_env():
-    """uvicorn factory for multi-worker runs: the context comes from POLICYCHAT_DB / CHROMA_HOST."""
+def app_for(settings: Settings):
+    """uvicorn factory for multi-worker runs: each worker process builds its own context."""
     from ui.context import AppContext
 
-    configure_logging()
-    return create_app(AppContext.from_args(os.environ.get("POLICYCHAT_DB"), None))
+    configure_logging(settings.log_level)
+    return create_app(AppContext.from_settings(settings))
 
 
-def configure_logging() -> None:
+def configure_logging(level: str = "INFO") -> None:
     logger = logging.getLogger("policychat")
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
         logger.addHandler(handler)
-        logger.setLevel(os.environ.get("POLICYCHAT_LOG_LEVEL", "INFO").upper())
+        logger.setLevel(level)
         logger.propagate = False
 
 
 def ensure_index(ctx) -> None:
     """Index the bundled corpus when the index is empty (first start); warn if the store is down."""
     from index.config import BUNDLED_CORPUS
-    from index.store import StoreUnavailable
+    from index.errors import StoreUnavailable
 
     try:
         if ctx.store.policies():
@@ -151,31 +152,35 @@ def display_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
-def serve(ctx, host: str = "127.0.0.1", port: int = 7860, workers: int = 1) -> int:
+def serve(ctx, settings: Settings | None = None) -> int:
+    """Serve ``ctx`` on settings.host:settings.port (default: the context's settings)."""
     import uvicorn
 
-    try:
-        settings = Settings.from_env()
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
-    if workers < 1:
-        raise UserError("--workers must be at least 1")
-    configure_logging()
+    settings = settings or ctx.settings
+    host, port = settings.host, settings.port
+    configure_logging(settings.log_level)
     ensure_index(ctx)
     url = display_url(host, port)
     # One worker: the app (and with it the warm assistant) is built before the port is bound.
-    app = create_app(ctx, settings) if workers == 1 else None
+    app = create_app(ctx, settings) if settings.workers == 1 else None
     print(f"PolicyChat is serving the chat at {url} (API docs {url}docs, widget {url}widget.js, "
           f"demo {url}demo)", flush=True)
-    if workers > 1:
-        os.environ["POLICYCHAT_DB"] = str(ctx.db_dir)
-        os.environ["POLICYCHAT_MAX_TOKENS"] = str(ctx.max_tokens)
-        if ctx.chroma_url:
-            os.environ["CHROMA_HOST"] = ctx.chroma_url
-        uvicorn.run("ui.server:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    log_level="info", proxy_headers=True, access_log=False)
+    # No access log: it would record every client's IP address.
+    options = dict(host=host, port=port, log_level="info", proxy_headers=True, access_log=False)
+    if settings.workers > 1:
+        settings = replace(settings, db_dir=ctx.db_dir, chroma_url=ctx.chroma_url)
+        serve_workers(functools.partial(app_for, settings), settings.workers, options)
     else:
-        # No access log: it would record every client's IP address.
-        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True,
-                    access_log=False)
+        uvicorn.run(app, **options)
     return 0
+
+
+def serve_workers(factory, workers: int, options: dict) -> None:
+    """What uvicorn.run does for workers > 1, with an app factory object instead of an import
+    string: the settings travel to each spawned worker pickled in the factory, not through
+    environment variables."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(factory, factory=True, workers=workers, **options)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
