@@ -5,21 +5,19 @@ import argparse
 import json
 import sys
 
-from index.errors import UnknownPolicy
+from index.errors import UnknownPolicy, UserError
 
 FORMATS = ("text", "md", "json")
 
 
 class _Hooks:
-    """ui/cli.py's context builder and user-error type, handed over by ``add_commands``
-    (importing them here would load a second copy of ui.cli under ``python -m ui.cli``)."""
+    """ui/cli.py's context builder, handed over by ``add_commands`` (insights sits below ui)."""
 
     context = None
-    user_error: type[Exception] = Exception
 
 
-def add_commands(sub, after_command: argparse.ArgumentParser, context, user_error: type[Exception]) -> None:
-    _Hooks.context, _Hooks.user_error = staticmethod(context), user_error
+def add_commands(sub, after_command: argparse.ArgumentParser, context) -> None:
+    _Hooks.context = staticmethod(context)
 
     p = _command(sub, after_command, "label", cmd_label, "a policy's privacy label, every row cited",
                  "The privacy label of one policy version: twelve practice rows, each with a one-line "
@@ -50,7 +48,7 @@ def _command(sub, after_command, name: str, func, help_text: str, description: s
 
 def output_format(args) -> str:
     if args.json and args.format not in (None, "json"):
-        raise _Hooks.user_error("--json and --format md/text contradict each other")
+        raise UserError("--json and --format md/text contradict each other")
     return "json" if args.json else (args.format or "text")
 
 
@@ -70,7 +68,7 @@ def user_errors(fn):
         try:
             return fn(args)
         except (UnknownPolicy, NoLabelError, VersionError, ValueError) as exc:
-            raise _Hooks.user_error(str(exc).strip("'\"")) from None
+            raise UserError(str(exc).strip("'\"")) from None
     return run
 
 

@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from insights.cli import add_commands
 
-    add_commands(sub, after_command, context, UserError)  # label, compare, diff
+    add_commands(sub, after_command, context)  # label, compare, diff
     return parser
 
 
