@@ -91,6 +91,7 @@ def child(policies: int, db: Path, corpus: Path, baseline_db: Path, repeat: int,
     t = time.perf_counter()
     retriever.search(gold[0]["question"], Scope((scoped(gold[0]),)) if scoped(gold[0]) else Scope(None))
     out["first_search_s"] = time.perf_counter() - t
+    assistant.language.warm()  # as AppContext.warm does: the warm-up questions take its fast path
     for row in gold[:WARMUP]:
         pid = scoped(row)
         retriever.search(row["question"], Scope((pid,)) if pid else Scope(None), k=5)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from index.vector_table import VectorTable
 
 READ_DIR = "read"
-FORMAT = 2  # bumped whenever the columns change: tables of another format are rebuilt
+FORMAT = 3  # bumped whenever the columns change: tables of another format are rebuilt (3: unit notes)
 CHUNK_COLUMNS = ("id", "policy", "gen", "version", "current", "section", "start", "end", "tokens", "text")
 UNIT_COLUMNS = ("chunk_id", "policy", "gen", "version", "current", "section", "start", "end", "text",
                 "paragraph", "bullet", "intro", "label")
@@ -61,6 +61,7 @@ def write_tables(store, db_dir: Path, stamp: float | None = None) -> Path:
     for name, (columns, vectors) in (("chunks", chunks), ("units", units)):
         (tmp / f"{name}.json").write_text(json.dumps(columns))
         np.save(tmp / f"{name}.npy", vectors)
+    (tmp / "unit_notes.json").write_text(json.dumps(_notes_columns(units[0])))
     if target.exists() and Tables.load(db_dir, stamp) is None:
         shutil.rmtree(target, ignore_errors=True)  # written in an older format
     try:
@@ -71,6 +72,22 @@ def write_tables(store, db_dir: Path, stamp: float | None = None) -> Path:
         if old.name != target.name and ".tmp-" not in old.name:
             shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+# Stems never hold this character (assistant.terms.WORD_RE), so it joins them losslessly.
+_SEP = "\x1f"
+
+
+def _notes_columns(columns: dict[str, list]) -> dict[str, list]:
+    """The units' ``assistant.unit_table.UnitNotes`` as columns: what ranking reads of each
+    unit's text alone, worked out here once per indexing run rather than per reading process
+    (the entity tagger alone costs about 0.4 ms a unit)."""
+    from assistant.unit_table import unit_notes  # ranking's own definition, so both always agree
+
+    notes = [unit_notes(Unit(chunk_id="", start=0, end=0, text=text, label=label or ""))
+             for text, label in zip(columns["text"], columns["label"])]
+    return {"kinds": [m.kinds for m in notes], "text_terms": [_SEP.join(m.text_terms) for m in notes],
+            "label_terms": [_SEP.join(m.label_terms) for m in notes]}
 
 
 class Tables:
@@ -98,8 +115,8 @@ class Tables:
     def _part(self, name: str):
         with self._lock:
             if name not in self._loaded:
-                if name == "sources":
-                    self._loaded[name] = json.loads((self.folder / "sources.json").read_text())
+                if name in ("sources", "unit_notes"):
+                    self._loaded[name] = json.loads((self.folder / f"{name}.json").read_text())
                 else:
                     import numpy as np
 
@@ -120,6 +137,13 @@ class Tables:
     @property
     def sources(self) -> dict[str, str]:
         return self._part("sources")
+
+    def unit_notes(self, i: int):
+        from assistant.unit_table import UnitNotes
+
+        c = self._part("unit_notes")
+        return UnitNotes(kinds=c["kinds"][i], text_terms=_split(c["text_terms"][i]),
+                         label_terms=_split(c["label_terms"][i]))
 
     def chunk(self, i: int) -> Chunk:
         from index.store import _chunk_from
@@ -211,8 +235,17 @@ class TableReader:
         rows = t.units.rows({"gen": gen})
         return [t.unit(i) for i in rows], t.units.vectors[rows]
 
+    def unit_notes_of(self, gen: str) -> list:
+        """``assistant.unit_table.UnitNotes`` of ``unit_rows_of(gen)``'s rows, in that order."""
+        t = self.tables
+        return [t.unit_notes(i) for i in t.units.rows({"gen": gen})]
+
     def unit_centrality(self, gen: str) -> dict[tuple[str, int], float]:
         from index.vectors import unit_centrality
 
         rows, vectors = self.unit_rows_of(gen)
         return unit_centrality([u for u, _ in rows], vectors)
+
+
+def _split(joined: str) -> tuple[str, ...]:
+    return tuple(joined.split(_SEP)) if joined else ()
