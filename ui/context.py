@@ -82,9 +82,13 @@ class AppContext:
         return self.embedder
 
     def indexer(self):
+        from index.embed import default_model_name
+        from index.onnx_embed import BulkEmbedder
         from index.pipeline import Indexer
 
-        return Indexer(self.store, lambda: self.embedder, self.max_tokens)
+        # Bulk embedding runs on the model's ONNX export (index/onnx_embed.py: half the CPU)
+        return Indexer(self.store, lambda: BulkEmbedder(lambda: self.embedder, self.db_dir, default_model_name()),
+                       self.max_tokens)
 
     def index(self, paths: list[Path], prune: bool = False, progress=None):
         """One indexing run; in embedded mode a run that dies is rolled back on the next open."""
