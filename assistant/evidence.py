@@ -10,6 +10,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from assistant.entities import EMAIL
 from assistant.features import organisations_in
@@ -79,11 +80,16 @@ def distinct_texts(scored: list[Evidence]) -> list[Evidence]:
     seen: set[tuple[str, str]] = set()
     out = []
     for ev in scored:
-        key = (ev.chunk.policy, " ".join(ev.unit.text.split()).casefold())
+        key = (ev.chunk.policy, _wording(ev.unit.text))
         if key not in seen:
             seen.add(key)
             out.append(ev)
     return out
+
+
+@lru_cache(maxsize=1 << 16)  # every candidate of every answer; the same units come up again
+def _wording(text: str) -> str:
+    return " ".join(text.split()).casefold()
 
 
 def merge_evidence(chosen: list[Evidence], more: list[Evidence]) -> list[Evidence]:

@@ -91,9 +91,13 @@ def named_in(question: str) -> list[str]:
     return sorted(organisations_in(question))
 
 
-def _share(weights: dict[str, float], present: frozenset[str]) -> float:
+def _shares(weights: dict[str, float], sets) -> list[float]:
+    """For each set, the share of the question's term weight it holds."""
     total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+    if not total:
+        return [0.0] * len(sets)
+    items = list(weights.items())
+    return [sum(w for t, w in items if t in present) / total for present in sets]
 
 
 def candidate_features(q: Question, table: UnitTable, rows: np.ndarray, hits: list[Hit], idf: Idf,
@@ -130,8 +134,8 @@ def candidate_features(q: Question, table: UnitTable, rows: np.ndarray, hits: li
     cols[:, 3] = [0.0 if r is None else 1.0 for r in hit_rank]
     cols[:, 4] = [0.0 if r is None else 1.0 / (1 + r) for r in hit_rank]
     cols[:, 5] = [chunk_dense.get(u.chunk_id, 0.0) for u in units]
-    cols[:, 6] = [_share(weights, table.terms[i]) for i in idx]
-    cols[:, 7] = [_share(weights, table.section_terms[i]) for i in idx]
+    cols[:, 6] = _shares(weights, [table.terms[i] for i in idx])
+    cols[:, 7] = _shares(weights, [table.section_terms[i] for i in idx])
     if q.pairs:
         cols[:, 8] = [1.0 if q.pairs & table.pairs[i] else 0.0 for i in idx]
     if q.practice.size:

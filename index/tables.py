@@ -103,6 +103,7 @@ class Tables:
         self.manifests: dict[str, dict] = head["policies"]
         self._lock = threading.RLock()
         self._loaded: dict[str, object] = {}
+        self._chunks: dict[int, Chunk] = {}
 
     @classmethod
     def load(cls, db_dir: Path, stamp: float) -> "Tables | None":
@@ -146,10 +147,14 @@ class Tables:
                          label_terms=_split(c["label_terms"][i]))
 
     def chunk(self, i: int) -> Chunk:
-        from index.store import _chunk_from
+        """The chunk of row ``i``, made once: an unscoped search reads 120 rows, every question."""
+        found = self._chunks.get(i)
+        if found is None:
+            from index.store import _chunk_from
 
-        c = self.chunks.columns
-        return _chunk_from(c["id"][i], "", {n: c[n][i] for n in CHUNK_COLUMNS})
+            c = self.chunks.columns
+            found = self._chunks[i] = _chunk_from(c["id"][i], "", {n: c[n][i] for n in CHUNK_COLUMNS})
+        return found
 
     def unit(self, i: int) -> tuple[Unit, Chunk]:
         """A unit and a header-only Chunk (policy, section, version), like Store's unit rows."""

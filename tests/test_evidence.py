@@ -253,3 +253,23 @@ def test_hyphenated_words_match_the_words_users_type():
     assert set(content_terms("how do I opt out of marketing?")) & set(content_terms("you can opt-out at any time"))
     assert set(content_terms("third party")) <= set(content_terms("third-party tracking technologies"))
     assert "2016-05" in content_terms("updated 2016-05")          # numbers keep their hyphen
+
+
+def test_a_misspelled_policy_name_matches_exactly_where_difflib_says_so():
+    import difflib
+
+    from assistant.route import FUZZY_RATIO, alias_index, mentioned_policies
+
+    titles = {"alibaba": "Alibaba.com Privacy Policy", "aliexpress": "AliExpress Privacy Policy",
+              "alipartnership": "AliPartnership Privacy Policy", "podpartner": "PODpartner Privacy Policy",
+              "alopal": "Alopal Privacy Policy"}
+    policies = {pid: Policy(id=pid, title=t, path="", kind="txt", content_hash="") for pid, t in titles.items()}
+    index = alias_index(tuple((pid, p.id, p.title) for pid, p in policies.items()))
+    tokens = ["alibab", "alibabaa", "aliexpres", "aliexprss", "allexpress", "alipartner", "podpartners",
+              "partner", "alopa", "alopall", "aliepxress", "personal", "parthership", "alibaba.com", "ali", "exprés"]
+    for token in tokens:  # the vectorised bounds never drop a pair the full ratio would keep
+        expected = [n for n in index.names if len(token) >= 5
+                    and difflib.SequenceMatcher(None, token, n).ratio() >= FUZZY_RATIO]
+        assert sorted(index.close(token)) == sorted(expected), token
+    assert mentioned_policies("does aliexprss sell my data?", policies) == ["aliexpress"]
+    assert mentioned_policies("what do alibab and alopall collect?", policies) == ["alibaba", "alopal"]

@@ -100,6 +100,16 @@ def test_read_tables_answer_like_the_store(ctx):
     order = sorted(range(len(store_rows)), key=lambda i: (store_rows[i][0].chunk_id, store_rows[i][0].start))
     assert [ours_rows[i] for i in mine] == [store_rows[i] for i in order]  # units (structure fields too), headers
     assert np.allclose(ours_vectors[mine], store_vectors[order])
+    # Each unit's text notes, written at index time, are what ranking would work out itself.
+    from assistant.unit_table import UnitTable, unit_notes
+
+    notes = reader.unit_notes_of(gen)
+    assert notes == [unit_notes(u) for u, _ in ours_rows]
+    assert any(n.kinds for n in notes) and all(n.text_terms for n in notes)
+    stored = UnitTable.build("alipartnership", ours_rows, ours_vectors, None, notes)
+    worked_out = UnitTable.build("alipartnership", ours_rows, ours_vectors, None)
+    assert np.array_equal(stored.entities, worked_out.entities)
+    assert list(stored.terms) == list(worked_out.terms) and list(stored.pairs) == list(worked_out.pairs)
     central, expected = reader.unit_centrality(gen), store.unit_centrality(gen)
     assert central.keys() == expected.keys()
     assert np.allclose([central[k] for k in expected], list(expected.values()), atol=1e-5)
