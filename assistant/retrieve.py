@@ -106,6 +106,13 @@ class Retriever:
             self._tables[gen] = table
         return table
 
+    def warm(self) -> None:
+        """Build every policy's unit table now (a server, before it says it is ready): a
+        cross-policy question would otherwise build the tables of the policies it meets for
+        the first time while the user waits (about 1 ms each, 300 policies in 0.3–0.6 s)."""
+        for policy_id in list(self.gens):
+            self.table(policy_id)
+
     def check_policy(self, policy_id: str) -> None:
         if policy_id not in self.policies:
             known = ", ".join(self.policies) or "none indexed"

@@ -147,6 +147,7 @@ class AppContext:
 
         # An extractive assistant over the same retriever and model: warming never calls an LLM.
         Assistant(self.retriever, self.query_embedder).ask(WARM_QUESTION)
+        self.retriever.warm()  # every policy's unit table, not only those of the warm-up question
         # The warm-up question is plainly English, so the language model would otherwise load
         # on the first user question that is not (0.5–1 s).
         self.assistant.language.warm()
