@@ -6,8 +6,9 @@ the real embedding model into embedded Chroma:
 * ours      — ``index.pipeline.Indexer`` (load → clean → sections → chunks + citation units →
               the ONNX export of the model → embed the distinct unit texts with it, pool chunk
               vectors → Chroma, then the read tables and the BM25 cache), exactly what
-              ``policychat index`` runs; "embed s" includes the export; "texts" counts the texts its vectors are made of,
-              "texts embedded" those that reached the model (index/embed_cache.py dedupes);
+              ``policychat index`` runs; "embed s" includes the export; "texts" counts the texts
+              its vectors are made of, "texts embedded" those that reached the model
+              (index/embed_cache.py dedupes);
 * ours-nodedup (only with ``--systems``) — the same with every text sent to the model, so the
               difference is what the embedding cache saves;
 * baseline  — ``eval/baseline.py``'s splitter (RecursiveCharacterTextSplitter 1000/200 over the

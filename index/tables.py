@@ -84,7 +84,7 @@ def _notes_columns(columns: dict[str, list]) -> dict[str, list]:
     (the entity tagger alone costs about 0.4 ms a unit)."""
     from assistant.unit_table import unit_notes  # ranking's own definition, so both always agree
 
-    notes = [unit_notes(Unit(chunk_id="", start=0, end=0, text=text, label=label or ""))
+    notes = [unit_notes(Unit(chunk_id="", start=0, end=0, text=text or "", label=label or ""))
              for text, label in zip(columns["text"], columns["label"])]
     return {"kinds": [m.kinds for m in notes], "text_terms": [_SEP.join(m.text_terms) for m in notes],
             "label_terms": [_SEP.join(m.label_terms) for m in notes]}
