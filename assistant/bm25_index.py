@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ class BM25Index:
         self.retriever = retriever
         self.stemmer = english_stemmer()
         self.position = {cid: i for i, cid in enumerate(ids)}
+        self._recent_scores = lru_cache(maxsize=16)(self._scores)
 
     @staticmethod
     def text_of(chunk: Chunk) -> str:
@@ -69,6 +71,13 @@ class BM25Index:
         return index
 
     def scores(self, query: str) -> np.ndarray:
+        """BM25 of every chunk for ``query`` (read-only: the last few queries' scores are kept,
+        since a cross-policy question searches each of its policies with the same words)."""
+        scores = self._recent_scores(query)
+        scores.flags.writeable = False  # shared by every caller of the same query
+        return scores
+
+    def _scores(self, query: str) -> np.ndarray:
         import bm25s
 
         if not self.chunks:

@@ -97,9 +97,3 @@ def tag(text: str) -> list[Entity]:
 def kinds_in(text: str) -> frozenset[str]:
     """The kinds of entity ``text`` holds."""
     return frozenset(e.kind for e in tag(text))
-
-
-def kind_vector(text: str) -> list[float]:
-    """1.0 for each kind in KINDS that ``text`` holds, else 0.0 (a feature row)."""
-    kinds = kinds_in(text)
-    return [1.0 if k in kinds else 0.0 for k in KINDS]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from assistant.entities import EMAIL
 from assistant.features import organisations_in
@@ -67,11 +68,16 @@ def distinct_texts(scored: list[Evidence]) -> list[Evidence]:
     seen: set[tuple[str, str]] = set()
     out = []
     for ev in scored:
-        key = (ev.chunk.policy, " ".join(ev.unit.text.split()).casefold())
+        key = (ev.chunk.policy, _wording(ev.unit.text))
         if key not in seen:
             seen.add(key)
             out.append(ev)
     return out
+
+
+@lru_cache(maxsize=1 << 16)  # every candidate of every answer; the same units come up again
+def _wording(text: str) -> str:
+    return " ".join(text.split()).casefold()
 
 
 def merge_evidence(chosen: list[Evidence], more: list[Evidence]) -> list[Evidence]:

@@ -19,6 +19,7 @@ from assistant.entities import KINDS, tag
 from assistant.records import Hit
 from assistant.terms import content_terms, term_pairs, words
 from assistant.unit_table import UnitTable
+from index.text import is_list_intro
 
 CUES = Path(__file__).resolve().parent / "data" / "answer_kinds.json"
 SHORT_UNIT_WORDS = 6
@@ -36,7 +37,7 @@ FEATURES = (
 
 
 class Idf:
-    """Anything with ``idf(term) -> float`` (assistant.evidence.IdfTable)."""
+    """Anything with ``idf(term) -> float`` (assistant.terms.IdfTable, the Retriever)."""
 
     def idf(self, term: str) -> float:  # pragma: no cover - protocol
         raise NotImplementedError
@@ -79,9 +80,10 @@ def asks_for(question: str) -> np.ndarray:
                      for singles, phrases in (_cues()[k] for k in KINDS)], dtype=np.float32)
 
 
-def organisations_in(question: str) -> set[str]:
+@lru_cache(maxsize=1024)  # a cross-policy question asks it again for every policy it searches
+def organisations_in(question: str) -> frozenset[str]:
     """The organisations a question names (the entity tagger's), lower-cased."""
-    return {e.text.lower() for e in tag(question) if e.kind == "org"}
+    return frozenset(e.text.lower() for e in tag(question) if e.kind == "org")
 
 
 def named_in(question: str) -> list[str]:
@@ -90,9 +92,13 @@ def named_in(question: str) -> list[str]:
     return sorted(organisations_in(question))
 
 
-def _share(weights: dict[str, float], present: frozenset[str]) -> float:
+def _shares(weights: dict[str, float], sets) -> list[float]:
+    """For each set, the share of the question's term weight it holds."""
     total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+    if not total:
+        return [0.0] * len(sets)
+    items = list(weights.items())
+    return [sum(w for t, w in items if t in present) / total for present in sets]
 
 
 def candidate_features(q: Question, table: UnitTable, rows: np.ndarray, hits: list[Hit], idf: Idf,
@@ -109,33 +115,54 @@ def candidate_features(q: Question, table: UnitTable, rows: np.ndarray, hits: li
     q.idf = weights = {t: idf.idf(t) for t in q.terms}
     q.idf_ceiling = idf.idf("\x00unseen") or 1.0
     specific = max(weights.values(), default=0.0) / q.idf_ceiling
-    out = np.zeros((len(rows), len(FEATURES)), dtype=np.float32)
-    for j, i in enumerate(rows):
-        unit = table.units[i]
-        in_hits = unit.chunk_id in rank
-        n_words = len(unit.text.split())
-        haystack = f"{unit.label} {unit.text}".lower()
-        named = [n for n in q.named if n in haystack]
-        pair_hit = bool(q.pairs & table.pairs[i]) if q.pairs else False
-        has = table.entities[i]
-        out[j, :24] = (
-            dense_all[i], dense_all[i] - best, math.log1p(dense_rank[i]),
-            1.0 if in_hits else 0.0, 1.0 / (1 + rank[unit.chunk_id]) if in_hits else 0.0,
-            chunk_dense.get(unit.chunk_id, 0.0),
-            _share(weights, table.terms[i]), _share(weights, table.section_terms[i]),
-            1.0 if pair_hit else 0.0,
-            float(q.practice @ table.practice[i]) if q.practice.size else 0.0,
-            float(table.practice[i, practice_top]) if q.practice.size else 0.0,
-            table.centrality[i], table.position[i], 1.0 if unit.bullet else 0.0,
-            1.0 if unit.text.rstrip().endswith(":") else 0.0, 1.0 if unit.label else 0.0,
-            math.log1p(n_words), 1.0 if n_words < SHORT_UNIT_WORDS else 0.0,
-            len(named) / len(q.named) if q.named else 1.0, 1.0 if q.named else 0.0,
-            specific, specific * dense_all[i], 0.0, 0.0,
-        )
-        out[j, 22] = specific * out[j, 6]
-        out[j, 23] = specific * out[j, 9]
-        out[j, 24:24 + len(KINDS)] = q.asks * has
-        out[j, 24 + len(KINDS):] = has
+    idx = [int(i) for i in rows]
+    rows = np.asarray(idx, dtype=np.intp)
+    out = np.zeros((len(idx), len(FEATURES)), dtype=np.float32)
+    if not idx:
+        return out
+    # Column by column rather than row by row (a cross-policy question scores hundreds of
+    # candidates). Each column is computed as the per-row expression was, in the same dtype
+    # (float32 where numpy arrays meet Python floats), and goes through float64 into the
+    # float32 matrix as the row tuples did: the features are bit-identical.
+    units = [table.units[i] for i in idx]
+    hit_rank = [rank.get(u.chunk_id) for u in units]
+    n_words = [len(u.text.split()) for u in units]
+    dense = dense_all[rows]
+    cols = np.zeros((len(idx), 24), dtype=np.float64)
+    cols[:, 0] = dense
+    cols[:, 1] = dense - best
+    cols[:, 2] = [math.log1p(r) for r in dense_rank[rows].tolist()]
+    cols[:, 3] = [0.0 if r is None else 1.0 for r in hit_rank]
+    cols[:, 4] = [0.0 if r is None else 1.0 / (1 + r) for r in hit_rank]
+    cols[:, 5] = [chunk_dense.get(u.chunk_id, 0.0) for u in units]
+    cols[:, 6] = _shares(weights, [table.terms[i] for i in idx])
+    cols[:, 7] = _shares(weights, [table.section_terms[i] for i in idx])
+    if q.pairs:
+        cols[:, 8] = [1.0 if q.pairs & table.pairs[i] else 0.0 for i in idx]
+    if q.practice.size:
+        cols[:, 9] = [float(q.practice @ table.practice[i]) for i in idx]
+        cols[:, 10] = table.practice[rows, practice_top]
+    cols[:, 11] = table.centrality[rows]
+    cols[:, 12] = table.position[rows]
+    cols[:, 13] = [1.0 if u.bullet else 0.0 for u in units]
+    cols[:, 14] = [1.0 if is_list_intro(u.text) else 0.0 for u in units]
+    cols[:, 15] = [1.0 if u.label else 0.0 for u in units]
+    cols[:, 16] = [math.log1p(w) for w in n_words]
+    cols[:, 17] = [1.0 if w < SHORT_UNIT_WORDS else 0.0 for w in n_words]
+    if q.named:
+        haystacks = [f"{u.label} {u.text}".lower() for u in units]
+        cols[:, 18] = [sum(1 for n in q.named if n in h) / len(q.named) for h in haystacks]
+        cols[:, 19] = 1.0
+    else:
+        cols[:, 18] = 1.0
+    cols[:, 20] = specific
+    cols[:, 21] = specific * dense
+    out[:, :24] = cols
+    out[:, 22] = specific * out[:, 6]
+    out[:, 23] = specific * out[:, 9]
+    has = table.entities[rows]
+    out[:, 24:24 + len(KINDS)] = q.asks * has
+    out[:, 24 + len(KINDS):] = has
     return out
 
 

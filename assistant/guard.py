@@ -103,6 +103,7 @@ def is_injection(question: str, vector=None, classifier: InjectionClassifier | N
     return (classifier or default_classifier()).is_injection(vector)
 
 
+@lru_cache(maxsize=1 << 16)  # asked of every candidate unit of every answer; units repeat
 def addresses_the_assistant(text: str) -> bool:
     """True for policy text written to steer an assistant rather than to inform a reader."""
     return bool(_matchers()[0].search(text))

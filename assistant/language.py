@@ -99,6 +99,10 @@ class LanguageDetector:
             self._model = model
         return self._model
 
+    def warm(self) -> None:
+        """Load the model now (a warm server), not on the first question the fast path misses."""
+        self._identifier()
+
     def guess(self, question: str) -> LanguageGuess:
         text = language_bearing(question)
         # words: space-separated tokens with a letter, so "%s%s%n" is one and "Usate i cookie" three

@@ -4,6 +4,9 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
 
 from assistant.terms import words
 from index.records import Policy
@@ -30,27 +33,82 @@ class Route:
 
 def aliases(policy: Policy) -> set[str]:
     """Lower-case names a user may call a policy by: its id, its brand, its domain."""
-    names = {policy.id.lower()}
-    for word in re.findall(r"[A-Za-z][A-Za-z0-9.&-]+", policy.title):
+    return set(_aliases(policy.id, policy.title))
+
+
+@lru_cache(maxsize=4096)  # every unscoped question asks it of every policy
+def _aliases(policy_id: str, title: str) -> frozenset[str]:
+    names = {policy_id.lower()}
+    for word in re.findall(r"[A-Za-z][A-Za-z0-9.&-]+", title):
         w = word.lower().rstrip(".")
-        if policy.id.lower() in w.replace(".", ""):
+        if policy_id.lower() in w.replace(".", ""):
             names.add(w)
             names.add(w.split(".")[0])
-    return {n for n in names if len(n) >= 3}
+    return frozenset(n for n in names if len(n) >= 3)
+
+
+class AliasIndex:
+    """Every alias of a set of policies once, for matching a question's words against all of
+    them together: at 300 policies a word-by-alias difflib loop cost 100 ms a question."""
+
+    def __init__(self, policies: tuple[tuple[str, str, str], ...]):
+        """``policies``: (policy key, policy id, title) triples."""
+        owners: dict[str, list[str]] = {}
+        for key, policy_id, title in policies:
+            for name in sorted(_aliases(policy_id, title)):
+                owners.setdefault(name, []).append(key)
+        self.owners = owners
+        self.names = list(owners)
+        self.lengths = np.array([len(n) for n in self.names], dtype=np.int64)
+        self.letters = {c: i for i, c in enumerate(sorted({c for n in self.names for c in n}))}
+        self.counts = np.zeros((len(self.names), len(self.letters)), dtype=np.int64)
+        for row, name in enumerate(self.names):
+            for c in name:
+                self.counts[row, self.letters[c]] += 1
+
+    def close(self, token: str) -> list[str]:
+        """The aliases ``token`` is a small misspelling of (difflib ratio ≥ FUZZY_RATIO; tokens
+        of 5+ letters). difflib's two upper bounds of the ratio, computed for every alias at
+        once in its own arithmetic, leave only a few pairs for the full match; same outcome."""
+        if len(token) < 5 or not self.names:
+            return []
+        total = self.lengths + len(token)
+        # real_quick_ratio: the shorter length
+        maybe = 2.0 * np.minimum(self.lengths, len(token)) / total >= FUZZY_RATIO
+        # quick_ratio: the letters both hold, counted with repeats
+        mine = np.zeros(len(self.letters), dtype=np.int64)
+        for c in token:
+            if c in self.letters:
+                mine[self.letters[c]] += 1
+        maybe &= 2.0 * np.minimum(self.counts, mine).sum(axis=1) / total >= FUZZY_RATIO
+        return [self.names[i] for i in np.flatnonzero(maybe)
+                if difflib.SequenceMatcher(None, token, self.names[i]).ratio() >= FUZZY_RATIO]
+
+    def named(self, tokens: list[str]) -> set[str]:
+        """Keys of the policies that ``tokens`` name, exactly or with a small misspelling."""
+        found: set[str] = set()
+        for t in tokens:
+            found.update(self.owners.get(t, ()))
+            for name in self.close(t):
+                found.update(self.owners[name])
+        return found
+
+
+@lru_cache(maxsize=8)
+def alias_index(policies: tuple[tuple[str, str, str], ...]) -> AliasIndex:
+    return AliasIndex(policies)
+
+
+def _index_of(policies: dict[str, Policy], keys) -> AliasIndex:
+    return alias_index(tuple((k, policies[k].id, policies[k].title) for k in keys if k in policies))
 
 
 def mentioned_policies(question: str, policies: dict[str, Policy]) -> list[str]:
     """Policies named in the question, exactly or with a small misspelling."""
     tokens = [t.strip(".,!?;:'\"()") for t in words(question)]
     tokens += [t.split(".")[0] for t in tokens if "." in t]
-    found = []
-    for pid, policy in policies.items():
-        names = aliases(policy)
-        if any(t in names for t in tokens) or any(
-                len(t) >= 5 and difflib.SequenceMatcher(None, t, n).ratio() >= FUZZY_RATIO
-                for t in tokens for n in names):
-            found.append(pid)
-    return found
+    named = _index_of(policies, policies).named(tokens)
+    return [pid for pid in policies if pid in named]
 
 
 def choose_versions(question: str, policy: Policy) -> tuple[str | None, ...]:
@@ -97,13 +155,13 @@ def topic_of(question: str, policies: dict[str, Policy], scoped: tuple[str, ...]
     retrieval looks for the topic rather than for sentences that repeat the company name."""
     if not scoped:
         return question
-    names = set().union(*(aliases(policies[p]) for p in scoped if p in policies))
+    index = _index_of(policies, scoped)
+    names = index.owners  # every alias of the scoped policies
     out = []
     for token in question.split():
         core = token.strip(".,!?;:'\"()’s").lower()
         core = core[:-2] if core.endswith("'s") or core.endswith("’s") else core
-        if core in names or core.split(".")[0] in names or any(
-                len(core) >= 5 and difflib.SequenceMatcher(None, core, n).ratio() >= FUZZY_RATIO for n in names):
+        if core in names or core.split(".")[0] in names or index.close(core):
             continue
         out.append(token)
     topic = " ".join(out)

@@ -4,9 +4,11 @@ Each row runs in its own subprocess (so its peak RSS is its own) and builds a fr
 the real embedding model into embedded Chroma:
 
 * ours      — ``index.pipeline.Indexer`` (load → clean → sections → chunks + citation units →
-              embed the distinct unit texts, pool chunk vectors → Chroma, then the ONNX export of
-              the model, the read tables and the BM25 cache), exactly what ``policychat index`` runs; "texts" counts the texts its vectors are made of,
-              "texts embedded" those that reached the model (index/embed_cache.py dedupes);
+              the ONNX export of the model → embed the distinct unit texts with it, pool chunk
+              vectors → Chroma, then the read tables and the BM25 cache), exactly what
+              ``policychat index`` runs; "embed s" includes the export; "texts" counts the texts
+              its vectors are made of, "texts embedded" those that reached the model
+              (index/embed_cache.py dedupes);
 * ours-nodedup (only with ``--systems``) — the same with every text sent to the model, so the
               difference is what the embedding cache saves;
 * baseline  — ``eval/baseline.py``'s splitter (RecursiveCharacterTextSplitter 1000/200 over the
@@ -92,30 +94,36 @@ class NoDedup(EmbedCache):
 
 # --- rows (run in a child process) ------------------------------------------------------------
 def row_ours(corpus: Path, db: Path, dedup: bool = True, precision: str | None = None) -> dict:
-    from index.embed import Embedder
+    import chromadb  # noqa: F401  (imported untimed, as in row_baseline; opening the store is timed)
+
+    from index.embed import Embedder, default_model_name
+    from index.onnx_embed import BulkEmbedder
     from index.pipeline import Indexer
     from index.store import Store, open_client
     from index.tokens import encoding
 
     t = time.perf_counter()
-    embedder = TimedEmbedder(Embedder(precision=precision))
+    model = Embedder(precision=precision)
     encoding()  # the chunker's tokenizer is loaded once per process, like the model
     model_s = time.perf_counter() - t
-    store = Store(open_client(db))
-    indexer = Indexer(store, lambda: embedder, cache_factory=EmbedCache if dedup else NoDedup)
     t = time.perf_counter()
+    store = Store(open_client(db))
+    # as `policychat index` (ui.context.AppContext.indexer): the ONNX export, written first, embeds
+    bulk = BulkEmbedder(lambda: model, db, default_model_name())
+    embedder = TimedEmbedder(bulk)
+    indexer = Indexer(store, lambda: embedder, cache_factory=EmbedCache if dedup else NoDedup)
     report = indexer.run([corpus])
-    if dedup:  # what `policychat index` adds for query processes: ONNX export, read tables, BM25
+    if dedup:  # what `policychat index` adds for query processes: read tables, BM25 (+ the export)
         from ui.context import AppContext
 
         ctx = AppContext(db_dir=db, _store=store)
-        ctx.__dict__["embedder"] = embedder.inner
+        ctx.__dict__["embedder"] = model
         ctx.prepare_reading()
     wall = time.perf_counter() - t
     failed = [r.message for r in report.results if r.status == "error"]
     chunk_chars = sum(len(m["text"]) for m in store.chunks.get(include=["metadatas"])["metadatas"])
-    return {"system": "ours" if dedup else "ours-nodedup", "precision": embedder.inner.precision,
-            "index_s": wall, "model_load_s": model_s,
+    return {"system": "ours" if dedup else "ours-nodedup", "precision": model.precision,
+            "embed_backend": type(bulk.model).__name__, "index_s": wall, "model_load_s": model_s,
             "chunks": report.embedded_chunks, "units": store.units.count(),
             # texts the vectors are made of (units + unit-less chunks) vs texts through the model
             "embed_texts": report.embed_texts, "embedded_texts": embedder.texts, "embedded_chars": embedder.chars,

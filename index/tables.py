@@ -18,6 +18,11 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+# What ranking reads of one unit's text alone, from (text, label): the entity kinds as bits, the
+# text's stems and the label's stems. The assistant defines it (assistant.unit_table.text_notes)
+# and hands it in, so the notes are worked out here once per index and both sides always agree.
+TextNotes = Callable[[str, str], tuple[int, tuple[str, ...], tuple[str, ...]]]
+
 from index.records import Chunk, Policy, Unit
 from index.snapshot import stamp_of
 
@@ -27,7 +32,7 @@ if TYPE_CHECKING:
     from index.vector_table import VectorTable
 
 READ_DIR = "read"
-FORMAT = 2  # bumped whenever the columns change: tables of another format are rebuilt
+FORMAT = 3  # bumped whenever the columns change: tables of another format are rebuilt (3: unit notes)
 CHUNK_COLUMNS = ("id", "policy", "gen", "version", "current", "section", "start", "end", "tokens", "text")
 UNIT_COLUMNS = ("chunk_id", "policy", "gen", "version", "current", "section", "start", "end", "text",
                 "paragraph", "bullet", "intro", "label")
@@ -37,9 +42,10 @@ def tables_dir(db_dir: Path, stamp: float) -> Path:
     return Path(db_dir) / READ_DIR / str(int(stamp))
 
 
-def write_tables(store, db_dir: Path, stamp: float | None = None) -> Path:
+def write_tables(store, db_dir: Path, notes: TextNotes, stamp: float | None = None) -> Path:
     """Write the store's active generations as read tables for ``stamp`` (default: the
-    current one); returns their folder. Safe against concurrent writers (atomic rename)."""
+    current one), with each unit's ``notes``; returns their folder. Safe against concurrent
+    writers (atomic rename)."""
     db_dir = Path(db_dir)
     stamp = stamp_of(db_dir) if stamp is None else stamp
     target = tables_dir(db_dir, stamp)
@@ -61,6 +67,7 @@ def write_tables(store, db_dir: Path, stamp: float | None = None) -> Path:
     for name, (columns, vectors) in (("chunks", chunks), ("units", units)):
         (tmp / f"{name}.json").write_text(json.dumps(columns))
         np.save(tmp / f"{name}.npy", vectors)
+    (tmp / "unit_notes.json").write_text(json.dumps(_notes_columns(units[0], notes)))
     if target.exists() and Tables.load(db_dir, stamp) is None:
         shutil.rmtree(target, ignore_errors=True)  # written in an older format
     try:
@@ -71,6 +78,19 @@ def write_tables(store, db_dir: Path, stamp: float | None = None) -> Path:
         if old.name != target.name and ".tmp-" not in old.name:
             shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+# Stems never hold this character (assistant.terms.WORD_RE), so it joins them losslessly.
+_SEP = "\x1f"
+
+
+def _notes_columns(columns: dict[str, list], notes: TextNotes) -> dict[str, list]:
+    """The units' notes as columns (the entity tagger alone costs about 0.4 ms a unit, so a
+    reading process should not pay it per policy)."""
+    found = [notes(text or "", label or "") for text, label in zip(columns["text"], columns["label"])]
+    return {"kinds": [kinds for kinds, _, _ in found],
+            "text_terms": [_SEP.join(terms) for _, terms, _ in found],
+            "label_terms": [_SEP.join(terms) for _, _, terms in found]}
 
 
 class Tables:
@@ -86,6 +106,7 @@ class Tables:
         self.manifests: dict[str, dict] = head["policies"]
         self._lock = threading.RLock()
         self._loaded: dict[str, object] = {}
+        self._chunks: dict[int, Chunk] = {}
 
     @classmethod
     def load(cls, db_dir: Path, stamp: float) -> "Tables | None":
@@ -98,8 +119,8 @@ class Tables:
     def _part(self, name: str):
         with self._lock:
             if name not in self._loaded:
-                if name == "sources":
-                    self._loaded[name] = json.loads((self.folder / "sources.json").read_text())
+                if name in ("sources", "unit_notes"):
+                    self._loaded[name] = json.loads((self.folder / f"{name}.json").read_text())
                 else:
                     import numpy as np
 
@@ -121,11 +142,19 @@ class Tables:
     def sources(self) -> dict[str, str]:
         return self._part("sources")
 
-    def chunk(self, i: int) -> Chunk:
-        from index.store import _chunk_from
+    def unit_notes(self, i: int) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
+        c = self._part("unit_notes")
+        return c["kinds"][i], _split(c["text_terms"][i]), _split(c["label_terms"][i])
 
-        c = self.chunks.columns
-        return _chunk_from(c["id"][i], "", {n: c[n][i] for n in CHUNK_COLUMNS})
+    def chunk(self, i: int) -> Chunk:
+        """The chunk of row ``i``, made once: an unscoped search reads 120 rows, every question."""
+        found = self._chunks.get(i)
+        if found is None:
+            from index.store import _chunk_from
+
+            c = self.chunks.columns
+            found = self._chunks[i] = _chunk_from(c["id"][i], "", {n: c[n][i] for n in CHUNK_COLUMNS})
+        return found
 
     def unit(self, i: int) -> tuple[Unit, Chunk]:
         """A unit and a header-only Chunk (policy, section, version), like Store's unit rows."""
@@ -149,9 +178,10 @@ class TableReader:
     """The read calls of ``index.store.Store`` answered from read tables; the store itself is
     opened (``open_store``) only to rebuild tables that are missing or stale."""
 
-    def __init__(self, db_dir: Path, open_store: Callable[[], object]):
+    def __init__(self, db_dir: Path, open_store: Callable[[], object], notes: TextNotes):
         self.db_dir = Path(db_dir)
         self._open_store = open_store
+        self._notes = notes
         self._tables: Tables | None = None
         self._lock = threading.Lock()
 
@@ -164,7 +194,7 @@ class TableReader:
         with self._lock:
             found = Tables.load(self.db_dir, stamp)
             if found is None:
-                write_tables(self._open_store(), self.db_dir, stamp)
+                write_tables(self._open_store(), self.db_dir, self._notes, stamp)
                 found = Tables.load(self.db_dir, stamp)
             self._tables = found
             return found
@@ -211,8 +241,17 @@ class TableReader:
         rows = t.units.rows({"gen": gen})
         return [t.unit(i) for i in rows], t.units.vectors[rows]
 
+    def unit_notes_of(self, gen: str) -> list[tuple[int, tuple[str, ...], tuple[str, ...]]]:
+        """The notes (``TextNotes``) of ``unit_rows_of(gen)``'s rows, in that order."""
+        t = self.tables
+        return [t.unit_notes(i) for i in t.units.rows({"gen": gen})]
+
     def unit_centrality(self, gen: str) -> dict[tuple[str, int], float]:
         from index.vectors import unit_centrality
 
         rows, vectors = self.unit_rows_of(gen)
         return unit_centrality([u for u, _ in rows], vectors)
+
+
+def _split(joined: str) -> tuple[str, ...]:
+    return tuple(joined.split(_SEP)) if joined else ()

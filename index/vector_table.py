@@ -74,7 +74,9 @@ class VectorTable:
         rows = np.flatnonzero(self.mask(where))
         if rows.size == 0 or k <= 0:
             return []
-        sims = self.vectors[rows] @ np.asarray(vector, dtype=np.float32)
+        # Every row (an unscoped search): the matrix as it is, not a 6 MB copy of it per query.
+        vectors = self.vectors if rows.size == self.size else self.vectors[rows]
+        sims = vectors @ np.asarray(vector, dtype=np.float32)
         top = np.argpartition(-sims, k - 1)[:k] if k < rows.size else np.arange(rows.size)
         top = top[np.lexsort((rows[top], -sims[top]))]
         return [(int(rows[i]), float(sims[i])) for i in top]

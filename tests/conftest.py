@@ -48,6 +48,7 @@ def corpus_db(tmp_path_factory, embedder) -> Path:
 
     from index.embed import default_model_name
     from index.onnx_embed import export
+    from assistant.unit_table import text_notes
     from index.tables import write_tables
     from insights.service import IndexLabels
 
@@ -55,7 +56,7 @@ def corpus_db(tmp_path_factory, embedder) -> Path:
     store = Store(open_client(db))
     Indexer(store, lambda: embedder, labels=IndexLabels()).run([BUNDLED_CORPUS])
     export(embedder, db, default_model_name())  # what `policychat index` leaves for query processes
-    write_tables(store, db)
+    write_tables(store, db, text_notes)
     return db
 
 

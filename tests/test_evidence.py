@@ -285,3 +285,23 @@ def test_the_innermost_section_holds_the_whole_span():
     assert innermost_section(sections, "v1", 20) is inner
     assert innermost_section(sections, "v1", 40, 60) is outer       # crosses the inner section's end
     assert innermost_section(sections, "v2", 60) is None
+
+
+def test_a_misspelled_policy_name_matches_exactly_where_difflib_says_so():
+    import difflib
+
+    from assistant.route import FUZZY_RATIO, alias_index, mentioned_policies
+
+    titles = {"alibaba": "Alibaba.com Privacy Policy", "aliexpress": "AliExpress Privacy Policy",
+              "alipartnership": "AliPartnership Privacy Policy", "podpartner": "PODpartner Privacy Policy",
+              "alopal": "Alopal Privacy Policy"}
+    policies = {pid: Policy(id=pid, title=t, path="", kind="txt", content_hash="") for pid, t in titles.items()}
+    index = alias_index(tuple((pid, p.id, p.title) for pid, p in policies.items()))
+    tokens = ["alibab", "alibabaa", "aliexpres", "aliexprss", "allexpress", "alipartner", "podpartners",
+              "partner", "alopa", "alopall", "aliepxress", "personal", "parthership", "alibaba.com", "ali", "exprés"]
+    for token in tokens:  # the vectorised bounds never drop a pair the full ratio would keep
+        expected = [n for n in index.names if len(token) >= 5
+                    and difflib.SequenceMatcher(None, token, n).ratio() >= FUZZY_RATIO]
+        assert sorted(index.close(token)) == sorted(expected), token
+    assert mentioned_policies("does aliexprss sell my data?", policies) == ["aliexpress"]
+    assert mentioned_policies("what do alibab and alopall collect?", policies) == ["alibaba", "alopal"]

@@ -18,6 +18,7 @@ from index.pipeline import Indexer
 from index.snapshot import stamp_of
 from index.store import Store, open_client
 from index.tables import READ_DIR, TableReader
+from assistant.unit_table import text_notes
 
 VARIED = ["who receives my payment data?", "", "a", "How long do you keep my data?",
           "We share your credit card details with Stripe. " * 60,          # past the 256-token window
@@ -80,7 +81,7 @@ def test_policies_in_a_fresh_process_reads_only_the_tables(corpus_db):
 
 def test_read_tables_answer_like_the_store(ctx):
     store = ctx.store
-    reader = TableReader(ctx.db_dir, lambda: store)
+    reader = TableReader(ctx.db_dir, lambda: store, text_notes)
     assert reader.generations() == store.generations()
     assert reader.policies() == store.policies()
     assert reader.source_texts() == store.source_texts()
@@ -100,6 +101,16 @@ def test_read_tables_answer_like_the_store(ctx):
     order = sorted(range(len(store_rows)), key=lambda i: (store_rows[i][0].chunk_id, store_rows[i][0].start))
     assert [ours_rows[i] for i in mine] == [store_rows[i] for i in order]  # units (structure fields too), headers
     assert np.allclose(ours_vectors[mine], store_vectors[order])
+    # Each unit's text notes, written at index time, are what ranking would work out itself.
+    from assistant.unit_table import UnitNotes, UnitTable, unit_notes
+
+    notes = [UnitNotes(*n) for n in reader.unit_notes_of(gen)]
+    assert notes == [unit_notes(u) for u, _ in ours_rows]
+    assert any(n.kinds for n in notes) and all(n.text_terms for n in notes)
+    stored = UnitTable.build("alipartnership", ours_rows, ours_vectors, None, notes)
+    worked_out = UnitTable.build("alipartnership", ours_rows, ours_vectors, None)
+    assert np.array_equal(stored.entities, worked_out.entities)
+    assert list(stored.terms) == list(worked_out.terms) and list(stored.pairs) == list(worked_out.pairs)
     central, expected = reader.unit_centrality(gen), store.unit_centrality(gen)
     assert central.keys() == expected.keys()
     assert np.allclose([central[k] for k in expected], list(expected.values()), atol=1e-5)
@@ -116,7 +127,7 @@ def test_read_tables_answer_like_the_store(ctx):
 def test_read_tables_follow_a_reindex(tmp_path, corpus_copy, embedder):
     db = tmp_path / "db"
     store = Store.open(db)
-    reader = TableReader(db, lambda: store)
+    reader = TableReader(db, lambda: store, text_notes)
     Indexer(store, lambda: embedder).run([corpus_copy / "podpartner.txt"])
     assert list(reader.policies()) == ["podpartner"]
     first = stamp_of(db)
@@ -131,7 +142,7 @@ def test_read_tables_follow_a_reindex(tmp_path, corpus_copy, embedder):
     # Tables in another format (written by an older version) are rebuilt, not misread.
     head = db / READ_DIR / str(int(stamp_of(db))) / "policies.json"
     head.write_text(head.read_text().replace('"format": ', '"format": -'))
-    fresh = TableReader(db, lambda: store)
+    fresh = TableReader(db, lambda: store, text_notes)
     assert list(fresh.policies()) == ["alipartnership", "podpartner"]
     assert '"format": -' not in head.read_text()
 

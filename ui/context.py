@@ -62,7 +62,7 @@ class AppContext:
             return self.store
         from index.tables import TableReader
 
-        return TableReader(self.db_dir, lambda: self.store)
+        return TableReader(self.db_dir, lambda: self.store, _text_notes)
 
     @cached_property
     def embedder(self):
@@ -85,11 +85,14 @@ class AppContext:
 
     def indexer(self):
         from index.embed import default_model_name
+        from index.onnx_embed import BulkEmbedder
         from index.pipeline import Indexer
         from insights.service import IndexLabels
 
-        return Indexer(self.store, lambda: self.embedder, self.max_tokens,
-                       model_name=default_model_name(self.settings.embed_model), labels=IndexLabels())
+        model_name = default_model_name(self.settings.embed_model)
+        # Bulk embedding runs on the model's ONNX export (index/onnx_embed.py: half the CPU)
+        return Indexer(self.store, lambda: BulkEmbedder(lambda: self.embedder, self.db_dir, model_name),
+                       self.max_tokens, model_name=model_name, labels=IndexLabels())
 
     def index(self, paths: list[Path], prune: bool = False, progress=None):
         """One indexing run; in embedded mode a run that dies is rolled back on the next open."""
@@ -148,4 +151,15 @@ class AppContext:
 
         # An extractive assistant over the same retriever and model: warming never calls an LLM.
         Assistant(self.retriever, self.query_embedder, settings=self.settings).ask(WARM_QUESTION)
-        self.assistant  # noqa: B018
+        self.retriever.warm()  # every policy's unit table, not only those of the warm-up question
+        # The warm-up question is plainly English, so the language model would otherwise load
+        # on the first user question that is not (0.5–1 s).
+        self.assistant.language.warm()
+
+
+def _text_notes(text: str, label: str):
+    """assistant.unit_table.text_notes, imported only when tables are (re)written: a process
+    that only lists policies should not load the entity tagger."""
+    from assistant.unit_table import text_notes
+
+    return text_notes(text, label)
