@@ -1,9 +1,11 @@
 """The learned evidence ranker: P(a unit answers the question) from its features.
 
-A logistic regression over assistant.features.FEATURES, fit by ``python -m eval.train_ranker``
-on PolicyQA-dev folds and the gold dev split; its decision thresholds (when to abstain, when a
-further passage is worth citing) are chosen on held-out folds by the same command. Applied
-with numpy alone; the model ships as assistant/models/ranker.json.
+A logit over assistant.features.FEATURES: a linear part plus, optionally, boosted regression
+trees (gradient boosting validated better than logistic regression out of fold). Fit by
+``python -m eval.train_ranker`` on PolicyQA-dev folds and the gold dev split; its decision
+thresholds (when to abstain, when a further passage is worth citing) are chosen on held-out
+folds by the same command. Applied with numpy alone; the model ships as
+assistant/models/ranker.json.
 """
 from __future__ import annotations
 
@@ -35,6 +37,70 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class Trees:
+    """Regression trees whose leaf values add up to a logit, as flat node arrays (a leaf has
+    feature -1); ``roots`` holds each tree's first node."""
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    value: np.ndarray
+    roots: np.ndarray
+    depth: int
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Trees":
+        return cls(np.array(data["feature"], np.int32), np.array(data["threshold"], np.float64),
+                   np.array(data["missing_left"], bool), np.array(data["left"], np.int32),
+                   np.array(data["right"], np.int32), np.array(data["value"], np.float64),
+                   np.array(data["roots"], np.int32), int(data["depth"]))
+
+    def to_dict(self) -> dict:
+        return {"depth": self.depth, "roots": self.roots.tolist(), "feature": self.feature.tolist(),
+                "threshold": self.threshold.tolist(), "missing_left": self.missing_left.astype(int).tolist(),
+                "left": self.left.tolist(), "right": self.right.tolist(), "value": self.value.tolist()}
+
+    def __post_init__(self) -> None:
+        # For the descent a leaf is its own child and compares with +inf, so every row and tree
+        # steps ``depth`` times without asking which nodes are leaves. Features arrive as
+        # float32: x <= t holds exactly when x <= the largest float32 not above t.
+        leaf = self.feature < 0
+        own = np.arange(len(self.feature), dtype=np.int32)
+        t32 = self.threshold.astype(np.float32)
+        t32 = np.where(t32.astype(np.float64) > self.threshold, np.nextafter(t32, np.float32(-np.inf)), t32)
+        children = np.stack([np.where(leaf, own, self.right), np.where(leaf, own, self.left)], axis=1)
+        object.__setattr__(self, "_step", (np.where(leaf, 0, self.feature).astype(np.int32),
+                                           np.where(leaf, np.float32(np.inf), t32).astype(np.float32),
+                                           children.astype(np.int32).ravel()))
+
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        """The sum of every tree's leaf for each row (all rows and trees descend together)."""
+        x = np.asarray(features, dtype=np.float32)
+        if np.isnan(x).any():
+            return self._logits_with_missing(x)
+        feature, threshold, children = self._step
+        base = (np.arange(len(x), dtype=np.int32) * x.shape[1])[:, None]
+        flat = x.ravel()
+        node = np.broadcast_to(self.roots, (len(x), len(self.roots)))
+        for _ in range(self.depth):
+            node = children[2 * node + (flat[base + feature[node]] <= threshold[node])]
+        return self.value[node].sum(axis=1)
+
+    def _logits_with_missing(self, x: np.ndarray) -> np.ndarray:
+        """As logits, with a missing (NaN) value sent where training sent it."""
+        feature, threshold, children = self._step
+        node = np.broadcast_to(self.roots, (len(x), len(self.roots)))
+        rows = np.arange(len(x))[:, None]
+        for _ in range(self.depth):
+            v = x[rows, feature[node]]
+            go_left = np.where(np.isnan(v), self.missing_left[node] | (self.feature[node] < 0), v <= threshold[node])
+            node = children[2 * node + go_left]
+        return self.value[node].sum(axis=1)
+
+
+@dataclass(frozen=True)
 class Ranker:
     features: tuple[str, ...]
     mean: np.ndarray
@@ -47,6 +113,7 @@ class Ranker:
     answerable_weights: np.ndarray = field(default_factory=lambda: np.zeros(len(ANSWERABLE_FEATURES), np.float32))
     answerable_bias: float = 0.0
     provenance: dict = field(default_factory=dict)
+    trees: Trees | None = None    # added to the linear logit when present
 
     @classmethod
     def load(cls, path: Path | str = MODEL_PATH, settings: AnswerSettings | None = None) -> "Ranker":
@@ -61,7 +128,8 @@ class Ranker:
                    answerable_mean=np.array(data["answerable"]["mean"], dtype=np.float32),
                    answerable_scale=np.array(data["answerable"]["scale"], dtype=np.float32),
                    answerable_weights=np.array(data["answerable"]["weights"], dtype=np.float32),
-                   answerable_bias=float(data["answerable"]["bias"]), provenance=data.get("provenance", {}))
+                   answerable_bias=float(data["answerable"]["bias"]), provenance=data.get("provenance", {}),
+                   trees=Trees.from_dict(data["trees"]) if data.get("trees") else None)
 
     def save(self, path: Path | str = MODEL_PATH) -> None:
         data = {"features": list(self.features), "mean": self.mean.round(6).tolist(),
@@ -71,14 +139,21 @@ class Ranker:
                                "scale": self.answerable_scale.round(6).tolist(),
                                "weights": self.answerable_weights.round(6).tolist(),
                                "bias": round(self.answerable_bias, 6)},
-                "provenance": self.provenance}
-        Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+                "provenance": self.provenance, "trees": None}
+        text = json.dumps(data, indent=1)
+        if self.trees is not None:  # thousands of nodes: one line per array, not one per number
+            arrays = ",\n  ".join(f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}"
+                                  for k, v in self.trees.to_dict().items())
+            text = text.replace('"trees": null', '"trees": {\n  ' + arrays + "\n }")
+        Path(path).write_text(text + "\n", encoding="utf-8")
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """P(relevant) for each row of a FEATURES matrix."""
         if len(features) == 0:
             return np.zeros(0, dtype=np.float32)
         logits = ((features - self.mean) / self.scale) @ self.weights + self.bias
+        if self.trees is not None:
+            logits = logits + self.trees.logits(features)
         return 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
 
     def answerable(self, question_features: np.ndarray) -> float:

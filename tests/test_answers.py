@@ -100,11 +100,8 @@ def test_answer_text_names_the_policy_it_answers_from(extractive, ctx):
     assert answer.standalone_question == answer.question == "who receives my payment data?"
 
 
-KNOWN_OPEN_MISS = pytest.mark.xfail(strict=True, reason="known: an open off-topic question can pass one "
-                                    "policy's abstention threshold (docs/quality.md, known limits)")
-OUT_OF_SCOPE = ["what's the weather in Paris", "write me a poem",
-                pytest.param("what's the capital of France?", marks=KNOWN_OPEN_MISS),
-                pytest.param("recommend me a good vpn pls", marks=KNOWN_OPEN_MISS)]
+OUT_OF_SCOPE = ["what's the weather in Paris", "write me a poem", "what's the capital of France?",
+                "recommend me a good vpn pls"]
 
 
 def assert_abstained(answer, lead: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 from assistant.entities import kinds_in, tag
 from assistant.features import ANSWERABLE_FEATURES, FEATURES, asks_for, named_in
 from assistant.practice import LABELS, PracticeModel, label_of
-from assistant.ranker import Ranker, RankerMismatch
+from assistant.ranker import Ranker, RankerMismatch, Trees
 from assistant.entities import KINDS
 
 POLICY = "acmeinsure"
@@ -156,6 +156,29 @@ def test_probabilities_rise_with_a_positive_weight():
     x[1, FEATURES.index("dense")] = 1.0
     p = ranker.probabilities(x)
     assert p[1] > p[0] == pytest.approx(0.5)
+
+
+def test_trees_add_their_leaves_to_the_logit(tmp_path):
+    n = len(FEATURES)
+    dense, lexical = FEATURES.index("dense"), FEATURES.index("lexical")
+    # Two one-split trees (nodes 0-2 and 3-5): dense <= 0.5 → -1 else +2 (NaN goes left);
+    # lexical <= 0.2 → 0 else +0.5. A leaf has feature -1.
+    trees = Trees(feature=np.array([dense, -1, -1, lexical, -1, -1], np.int32),
+                  threshold=np.array([0.5, 0, 0, 0.2, 0, 0], np.float64),
+                  missing_left=np.array([True, False, False, True, False, False]),
+                  left=np.array([1, 0, 0, 4, 0, 0], np.int32), right=np.array([2, 0, 0, 5, 0, 0], np.int32),
+                  value=np.array([0, -1.0, 2.0, 0, 0.0, 0.5]), roots=np.array([0, 3], np.int32), depth=1)
+    ranker = Ranker(FEATURES, np.zeros(n, np.float32), np.ones(n, np.float32), np.zeros(n, np.float32), 0.0,
+                    trees=trees)
+    x = np.zeros((3, n), np.float32)
+    x[1, dense] = 0.9
+    x[2, dense], x[2, lexical] = 0.9, 0.3
+    p = ranker.probabilities(x)
+    assert np.log(p / (1 - p)) == pytest.approx([-1.0, 2.0, 2.5], abs=1e-5)
+    ranker.save(tmp_path / "boosted.json")
+    assert np.allclose(Ranker.load(tmp_path / "boosted.json").probabilities(x), p)
+    x[0, dense] = np.nan
+    assert trees.logits(x[:1]) == pytest.approx([-1.0])
 
 
 @pytest.mark.parametrize("practice_type, label", [
