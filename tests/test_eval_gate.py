@@ -26,7 +26,7 @@ THRESHOLDS = {
     # Whole gold set: things that must always hold, and generous latencies (shared CI machines).
     "ours": {"quote_exact": 1.0, "forbidden_violations": 0, "errors": 0, "latency_p50": 2.0, "latency_p95": 10.0},
     # Ours must not be worse than the naive baseline (0.0); it never abstains and cites whole
-    # 1,000-character chunks (measured: recall 0.604 vs 0.567, precision 0.576 vs 0.189).
+    # 1,000-character chunks (measured 09:51 UTC: recall 0.801 vs 0.567, precision 0.697 vs 0.189).
     "vs_baseline": {"abstention_accuracy": 0.0, "false_answer_rate": 0.0, "citation_precision": 0.0,
                     "citation_recall": 0.0,
                     "answer_points": 0.0, "quote_exact": 0.0, "forbidden_violations": 0.0},
