@@ -24,7 +24,7 @@ VARIED = ["who receives my payment data?", "", "a", "How long do you keep my dat
           "We share your credit card details with Stripe. " * 60,          # past the 256-token window
           "Ünïcödé, accents — and 日本語のテキスト 🙂", "GDPR/CCPA: opt-out (§1798.120)",
           "  leading and trailing spaces  ", "e-mail: service@podpartner.com; tel. +1 (555) 010-0199"]
-HEAVY = ("torch", "transformers", "sentence_transformers", "chromadb")
+HEAVY = ("torch", "transformers", "sentence_transformers", "chromadb", "sklearn", "lightgbm")  # the ranker runs in numpy
 
 
 def test_onnx_vectors_match_sentence_transformers(corpus_db, embedder):
