@@ -15,6 +15,7 @@ from difflib import SequenceMatcher
 
 from assistant.records import Citation
 from index.clean import VERSION_RE
+from index.errors import UnknownVersion, VersionError
 from index.parse import ParsedPolicy
 from index.records import Section
 from index.text import plain
@@ -23,14 +24,6 @@ from insights.records import DIFF_SCHEMA
 MATCH_SCORE = 0.45          # a pair of sections below this is not the same section
 _NUMBERING = re.compile(r"^\s*(?:[A-Z]|[IVX]+|\d{1,3}(?:\.\d{1,3})*)\s*[.)\-:]\s+")
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
-
-
-class VersionError(ValueError):
-    """A version request that cannot be compared (one version only, the same version twice)."""
-
-
-class UnknownVersion(VersionError):
-    """A version label the policy does not have."""
 
 
 @dataclass(frozen=True)
