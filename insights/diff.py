@@ -18,6 +18,7 @@ from index.clean import VERSION_RE
 from index.errors import UnknownVersion, VersionError
 from index.parse import ParsedPolicy
 from index.records import Section
+from index.sections import innermost_section
 from index.text import plain
 from insights.records import DIFF_SCHEMA
 
@@ -172,13 +173,13 @@ def version_sections(parsed: ParsedPolicy, version: str | None) -> list[SectionT
     sections = [s for s in parsed.policy.sections if s.version == version]
     chunk_version = {c.id: c.version for c in parsed.chunks}
     out = [SectionText(s, []) for s in sections]
+    holding = {id(st.section): st for st in out}
     for unit in parsed.units:
         if chunk_version[unit.chunk_id] != version or VERSION_RE.match(plain(unit.text)):
             continue  # a version marker ("PART A: New Version …") differs in every diff
-        holders = [st for st in out if st.section.start <= unit.start < st.section.end]
-        if holders:  # the innermost: the latest-starting section that contains the unit
-            max(holders, key=lambda st: st.section.start).sentences.append(
-                Sentence(unit.start, unit.end, unit.text))
+        section = innermost_section(sections, version, unit.start)
+        if section is not None:
+            holding[id(section)].sentences.append(Sentence(unit.start, unit.end, unit.text))
     return out
 
 
