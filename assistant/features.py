@@ -22,7 +22,9 @@ from assistant.unit_table import UnitTable
 from index.text import is_list_intro
 
 CUES = Path(__file__).resolve().parent / "data" / "answer_kinds.json"
-SHORT_UNIT_WORDS = 6
+# Part of the features' definition, not settings: the shipped ranker (models/ranker.json) was
+# fit on features computed with them, so they change only with a re-run of eval.train_ranker.
+SHORT_UNIT_WORDS = 6     # words: a unit shorter than this sets the "short" feature
 
 FEATURES = (
     "dense", "dense_gap", "dense_rank", "chunk_hit", "chunk_rrf", "chunk_dense", "lexical", "heading",
@@ -169,7 +171,7 @@ def candidate_features(q: Question, table: UnitTable, rows: np.ndarray, hits: li
 # The best passage's practice agreement is left out: without it, out-of-fold gold dev abstention
 # accuracy rose from 0.805 to 0.883 at the same PolicyQA abstention limit (docs/quality.md).
 ANSWERABLE_FEATURES = ("top_logit", "top_dense", "top_lexical", "named_missing", "kinds_missing", "rare_missing")
-TOP_FOR_KINDS = 10
+TOP_FOR_KINDS = 10       # top passages searched for what the question names or asks for (fit with, as above)
 
 
 def answerable_features(q: Question, features: np.ndarray, probs: np.ndarray,

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 
-RRF_K = 60
+from index.settings import AnswerSettings
 
 
-def rrf(rankings: Sequence[Sequence[Hashable]], k: int = RRF_K,
+def rrf(rankings: Sequence[Sequence[Hashable]], k: int = AnswerSettings.rrf_k,
         weights: Sequence[float] | None = None) -> list[tuple[Hashable, float]]:
     """Items of all rankings ordered by sum(weight / (k + rank)), rank starting at 1."""
     weights = weights or [1.0] * len(rankings)

@@ -35,22 +35,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from index.settings import AnswerSettings
+
 UNSUPPORTED_LANGUAGE_TEXT = "PolicyChat answers questions in English. Please ask your question in English."
 
 # English plus the languages a user of these (European and Chinese) services is likely to write in.
 # Restricting the model keeps short English questions from being claimed by Javanese or Somali.
 CANDIDATE_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "pl", "sv", "da", "ro", "tr",
                        "zh", "ja", "ko", "ru", "uk", "ar", "el", "he", "hi")
-# P(en) below which a question of MIN_WORDS or more words is not English. Source: the P_EN_MIN sweep
-# on the dev half of bench/data/language_questions.jsonl (bench/language_bench.py): every value in
-# 0.08-0.40 classifies dev without error; taken from the low end, since a wrongly refused English
-# question costs more than a foreign one answered.
-P_EN_MIN = 0.12
-# One or two words: refused only when nearly certain; a wrong refusal costs more than an answer.
-P_EN_MIN_SHORT = 0.01
-MIN_WORDS = 3
-# Share of letters outside the Latin script from which a question is not English.
-NON_LATIN_SHARE = 0.5
 
 # Tokens that carry no language: e-mail addresses, URLs, domains, numbers, acronyms (GDPR, DPO,
 # KYC) and names with inner capitals (PayPal, AliExpress, VKontakte).
@@ -87,8 +79,9 @@ def _non_latin_share(text: str) -> float:
 class LanguageDetector:
     """Guesses a question's language; the model loads on first use (about 0.5 s)."""
 
-    def __init__(self, languages: tuple[str, ...] = CANDIDATE_LANGUAGES):
+    def __init__(self, languages: tuple[str, ...] = CANDIDATE_LANGUAGES, settings: AnswerSettings | None = None):
         self._languages = languages
+        self.settings = settings or AnswerSettings()  # english_min_p and the other thresholds
         self._model = None
 
     def _identifier(self):
@@ -113,9 +106,10 @@ class LanguageDetector:
             return LanguageGuess("en", 1.0, words)  # most questions: no model load in a fresh process
         ranks = self._identifier().rank(text)
         top, p_en = ranks[0][0], dict(ranks).get("en", 0.0)
-        if _non_latin_share(text) >= NON_LATIN_SHARE:
+        s = self.settings
+        if _non_latin_share(text) >= s.non_latin_share:
             return LanguageGuess(top if top != "en" else "und", p_en, words)
-        threshold = P_EN_MIN if words >= MIN_WORDS else P_EN_MIN_SHORT
+        threshold = s.english_min_p if words >= s.english_min_words else s.english_min_p_short
         return LanguageGuess("en" if p_en >= threshold else top, p_en, words)
 
 

@@ -55,7 +55,7 @@ class Assistant:
         self.settings = settings or Settings()
         self.answering = self.settings.answer  # the answering knobs
         self.ranker = ranker if ranker is not None else Ranker.load(settings=self.answering)
-        self.language = language or LanguageDetector()
+        self.language = language or LanguageDetector(settings=self.answering)
         # (policy id, question) -> an answer from the aligned versions, or None: "what changed
         # about cookies?" is answered from the version diff (insights.Insights.answer_change)
         self.changes = changes
@@ -234,7 +234,8 @@ class Assistant:
             for version in sorted({e.chunk.version for e in ranked}, key=str):
                 chosen = merge_evidence(chosen, select_likely([e for e in ranked if e.chunk.version == version],
                                                               self.ranker.thresholds, max_units=1))
-        parts = question_parts(question) if self.answering.question_parts else [question]
+        parts = (question_parts(question, self.answering.min_part_words) if self.answering.question_parts
+                 else [question])
         if len(parts) > 1 and answerable >= self.ranker.thresholds.abstain_below:
             # A question that asks two things gets the best passage for each part too: the
             # whole question's passages tend to answer only its first half.

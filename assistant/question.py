@@ -5,7 +5,7 @@ import re
 import unicodedata
 
 from index.errors import InvalidQuestion
-from index.settings import MAX_QUESTION_CHARS
+from index.settings import MAX_QUESTION_CHARS, AnswerSettings
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
 
@@ -28,14 +28,13 @@ def normalize_question(text: object) -> str:
 _JOINED_QUESTION = re.compile(
     r"(?i)\?\s+(?=\w)|,?\s+(?:and|&)\s+(?=(?:what|who|whom|whose|where|when|why|how|which|do|does|did|is|are"
     r"|can|could|will|would|should|whats|what's)\b)")
-MIN_PART_WORDS = 3
 
 
-def question_parts(question: str) -> list[str]:
+def question_parts(question: str, min_words: int = AnswerSettings.min_part_words) -> list[str]:
     """The questions joined in one ("What do you collect, and who receives it?" → two); a
     question that asks one thing comes back alone. Parts too short to ask anything stay joined."""
     parts = [p.strip(" ,;?") for p in _JOINED_QUESTION.split(question)]
     parts = [p for p in parts if p]
-    if len(parts) < 2 or any(len(p.split()) < MIN_PART_WORDS for p in parts):
+    if len(parts) < 2 or any(len(p.split()) < min_words for p in parts):
         return [question]
     return parts

@@ -175,7 +175,7 @@ class Retriever:
         dense_sim = {c.id: s for c, s in dense}
         dense_rank = {c.id: i for i, (c, _) in enumerate(dense, 1)}
         lex_rank = {c.id: i for i, (c, _) in enumerate(lexical, 1)}
-        fused = rrf([[c.id for c, _ in dense], [c.id for c, _ in lexical]])
+        fused = rrf([[c.id for c, _ in dense], [c.id for c, _ in lexical]], k=self.settings.rrf_k)
         return [Hit(chunk=by_id[cid], score=score, dense=dense_sim.get(cid, 0.0),
                     dense_rank=dense_rank.get(cid), lexical_rank=lex_rank.get(cid))
                 for cid, score in fused[:k]]

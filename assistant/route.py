@@ -21,6 +21,9 @@ OLD_VERSION_RE = re.compile(r"(?i)" + _NOT_AN_AGE + r"\b(" + _OLD_WORDS + r"|"
 COMPARE_RE = re.compile(r"(?i)\b(what|how)\b.{0,20}\b(chang(ed|es|ing)|differ\w*)\b|\bcompare[sd]?\b.{0,30}\bversions?\b|"
                         r"\bnew (one|version)\b|\bwhat'?s different\b|\bvs\.? (the )?(new|old)\b")
 YEAR_RE = re.compile(rf"(?<!\d){YEAR}(?!\d)")
+# difflib ratio from which a token of 5+ letters is a misspelling of a policy name (hand-set).
+# Not an AnswerSettings field yet: route, session.rewrite and the cached alias index would all
+# need the settings threaded through.
 FUZZY_RATIO = 0.84
 
 

@@ -77,13 +77,13 @@ def main() -> None:
 
     dev = [r for r in rows if r["split"] == "dev"]
     guesses = [(r, detector.guess(r["text"])) for r in dev]
-    sweep = []
+    sweep, s = [], detector.settings
     for t in (0.02, 0.05, 0.08, 0.10, 0.12, 0.15, 0.20, 0.25, 0.30, 0.40, 0.50, 0.60):
-        ok = sum((r["lang"] == "en") == (g.words == 0 or g.english >= (t if g.words >= L.MIN_WORDS
-                                                                          else L.P_EN_MIN_SHORT))
+        ok = sum((r["lang"] == "en") == (g.words == 0 or g.english >= (t if g.words >= s.english_min_words
+                                                                          else s.english_min_p_short))
                  for r, g in guesses)
         sweep.append([t, f"{ok}/{len(dev)}"])
-    print("\nP_EN_MIN sweep on dev (current", L.P_EN_MIN, ")")
+    print("\nP_EN_MIN sweep on dev (english_min_p, current", s.english_min_p, ")")
     print(table(["P_EN_MIN", "correct"], sweep, 2))
     write_results("language_bench", {"labelled": out, "false_refusals": [dict(zip(
         ["set", "questions", "refused", "ms_per_question"], r)) for r in refused], "load_s": load_s,

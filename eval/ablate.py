@@ -11,10 +11,14 @@ import sys
 from dataclasses import fields
 
 import index  # noqa: F401  (offline switches)
+from assistant.pipeline import Assistant
+from assistant.retrieve import Retriever
 from eval import metrics as M
+from eval import suite
 from eval.runner import _source_texts, gold_policies, load_gold, run_ours
 from eval.splits import select
 from index.settings import AnswerSettings, Settings
+from ui.context import AppContext
 
 SWITCHES = [f.name for f in fields(AnswerSettings) if f.type in (bool, "bool")]
 
@@ -23,11 +27,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.ablate", description=__doc__.split("\n")[0])
     parser.add_argument("--db", help="an index of the bundled corpus (default: $POLICYCHAT_DB)")
     args = parser.parse_args(argv)
-    from assistant.pipeline import Assistant
-    from assistant.retrieve import Retriever
-    from eval import suite
-    from ui.context import AppContext
-
     base = Settings.from_env(db=args.db)
     ctx = AppContext.from_settings(base)
     items = select(load_gold(), "dev")

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from index import env as _env  # noqa: F401  (offline, no telemetry)
 from index.config import BUNDLED_CORPUS
+from index.embed import as_langchain
+from index.store import ephemeral_client
 
 CHUNK_SIZE = 1000
 CHUNK_OVERLAP = 200
@@ -62,9 +64,6 @@ class NaiveRAG:
 
     def __init__(self, embedder, corpus_dir: Path = BUNDLED_CORPUS, answer_style: str = "first"):
         from langchain_chroma import Chroma
-
-        from index.embed import as_langchain
-        from index.store import ephemeral_client
 
         if answer_style not in ANSWER_STYLES:
             raise ValueError(f"answer_style must be one of {ANSWER_STYLES}")

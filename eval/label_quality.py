@@ -28,6 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.entities import tag
+from assistant.practice import LABELS, PracticeModel, label_of
+from eval import policyqa
+from index.settings import Settings
+from insights.label import CALIBRATION, Calibration, Labeler, model_id, pick_passages
+from insights.records import ROW_KEYS
+from insights.service import passages_by_version
+from ui.context import AppContext
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DB = ROOT / "eval" / "results" / "policyqa-db"
 DEFAULT_OUT = ROOT / "eval" / "results" / "labels.json"
@@ -49,8 +58,6 @@ class PolicyScores:
 
 def gold_segments(questions) -> dict[str, dict[str, list[tuple[int, int]]]]:
     """Per policy, per practice label: the segments annotated with it."""
-    from assistant.practice import label_of
-
     out: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
     for q in questions:
         label = label_of(q.type)
@@ -64,8 +71,6 @@ def inside(start: int, end: int, segments: list[tuple[int, int]]) -> bool:
 
 
 def load_scores(ctx, labeler, gold) -> list[PolicyScores]:
-    from insights.service import passages_by_version
-
     store = ctx.store
     gens = store.generations()
     out = []
@@ -80,9 +85,6 @@ def load_scores(ctx, labeler, gold) -> list[PolicyScores]:
 
 def evaluate(policies: list[PolicyScores], thresholds: dict[str, float], extra_ratio: float = EXTRA_RATIO) -> dict:
     """Per-row and overall recall and citation precision at the given thresholds."""
-    from insights.label import pick_passages
-    from insights.records import ROW_KEYS
-
     rows = {}
     totals = np.zeros(4)   # recalled, annotated, citations inside, citations
     for key, t in thresholds.items():
@@ -151,18 +153,11 @@ def main(argv: list[str] | None = None) -> int:
                     "write insights/calibration.json")
     ap.add_argument("--out", default=str(DEFAULT_OUT))
     args = ap.parse_args(argv)
-    from eval import policyqa
-
     try:
         questions = policyqa.load_questions()
     except policyqa.PolicyQAMissing as exc:
         print(f"skipped: {exc}")
         return 0
-
-    from assistant.practice import PracticeModel
-    from insights.label import CALIBRATION, Calibration, Labeler, model_id
-    from index.settings import Settings
-    from ui.context import AppContext
 
     model = PracticeModel.load()
     validation = set(model.validation_policies)
@@ -170,8 +165,6 @@ def main(argv: list[str] | None = None) -> int:
     report = ctx.index(policyqa.policy_files())
     print(f"index: {report.count('indexed')} indexed, {report.count('unchanged')} unchanged → {args.db}",
           file=sys.stderr)
-    from assistant.entities import tag
-
     gold = gold_segments(questions)
 
     def split(labeler):
@@ -211,8 +204,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def practice_rows() -> tuple[str, ...]:
     """The label rows OPP-115 annotates: every practice label (contact is not one)."""
-    from assistant.practice import LABELS
-
     return LABELS
 
 

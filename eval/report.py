@@ -4,6 +4,8 @@ Plain pipe tables read fine in a terminal and paste straight into docs/quality.m
 """
 from __future__ import annotations
 
+import argparse
+import json
 from pathlib import Path
 
 from eval.metrics import CAUSES, HIGHER_IS_BETTER, better
@@ -114,7 +116,7 @@ def render_tables(results: dict) -> str:
                  f"top-{b['top_k']}, answer = " + ("top chunk" if b['answer_style'] == "first" else "all chunks"))
     parts = [head]
     if results.get("splits"):
-        from eval.suite import splits_table
+        from eval.suite import splits_table  # here: eval.suite loads numpy and the PolicyQA reader
 
         parts += ["", "## Splits (tuned on gold dev only)", "", splits_table(results["splits"])]
     parts += ["", "## Totals (whole gold set)", "", totals_table(results),
@@ -153,9 +155,6 @@ def failure_listing(results: dict, system: str = "ours") -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m eval.report [RESULTS.json] [--failures]`: re-render a saved results file."""
-    import argparse
-    import json
-
     parser = argparse.ArgumentParser(prog="python -m eval.report", description=main.__doc__)
     parser.add_argument("results", nargs="?", default=str(DEFAULT_OUT))
     parser.add_argument("--failures", action="store_true", help="also list failing questions by cause")

@@ -21,9 +21,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable
 
+from assistant.records import Scope
 from eval import metrics as M
+from eval.baseline import NaiveRAG, read_corpus, shared_baseline
 from eval.jsonl import numbered_objects
 from eval.report import DEFAULT_OUT, EVAL_DIR, render_tables
+from index.errors import UserError
+from index.progress import progress_bar
+
+# The assistant pipeline, the retriever and eval.suite (PolicyQA, paraphrases) are imported by
+# run_splits, the one step that builds assistants of its own.
 
 DEFAULT_GOLD = EVAL_DIR / "gold.jsonl"
 RETRIEVAL_K = 5
@@ -114,8 +121,6 @@ def system_results(rows: list[dict]) -> dict:
 # --- our assistant -----------------------------------------------------------------------------
 def _source_texts(ctx, policies: set[str]) -> dict[str, str]:
     """The source text citations index into: the store's copy, else the bundled file."""
-    from eval.baseline import read_corpus
-
     raw = read_corpus()
     texts = {}
     for pid in policies:
@@ -131,8 +136,6 @@ def _source_texts(ctx, policies: set[str]) -> dict[str, str]:
 def _scopes(ctx, item: dict, gold: list[tuple[str, M.Span]]):
     """Retrieval scopes for a question (see the module docstring): current, plus any older
     version that holds gold evidence."""
-    from assistant.records import Scope
-
     policies = (item["policy"],) if item.get("policy") else None
     wanted: list[str | None] = []
     for pid, (s, e) in gold:
@@ -209,8 +212,6 @@ def run_eval(ctx, gold_path: Path | str | None = None, mode: str = "extractive",
     ``baseline`` is a bool or a prebuilt ``eval.baseline.NaiveRAG``. Writes the results JSON to
     ``out`` when given (parent folders created) and returns the results dict.
     """
-    from eval.baseline import NaiveRAG, shared_baseline
-
     started = time.perf_counter()
     gold_path = Path(gold_path or DEFAULT_GOLD)
     items = load_gold(gold_path)
@@ -297,9 +298,6 @@ def write_results(results: dict, out: Path | str) -> Path:
 
 def run_cli(ctx, args) -> int:
     """`policychat eval [--gold F] [--json] [--mode M] [--baseline] [--out F]`."""
-    from index.errors import UserError
-    from index.progress import progress_bar
-
     gold_path = Path(args.gold) if args.gold else DEFAULT_GOLD
     if not gold_path.is_file():
         raise UserError(f"{gold_path}: no such file")

@@ -14,10 +14,13 @@ from typing import Callable
 
 import numpy as np
 
+from assistant.practice import PracticeModel
 from eval import metrics as M
 from eval import policyqa
 from eval.paraphrases import as_gold_items, load_paraphrases
 from eval.splits import select
+from index.pipeline import Indexer
+from index.store import Store, open_client
 
 SPLIT_METRICS = ("citation_recall", "citation_precision", "abstention_accuracy", "answer_points")
 BASELINE_SENTENCES = 3
@@ -52,10 +55,6 @@ def policyqa_validation(embedder, ask_factory: Callable, baseline: bool,
     """The held-out PolicyQA policies (those the shipped models name as validation) indexed
     afresh and asked their questions: score.py's measures for us and, with ``baseline``, for
     the top-3 MiniLM sentences. {"skipped": reason} without ../shared."""
-    from assistant.practice import PracticeModel
-    from index.pipeline import Indexer
-    from index.store import Store, open_client
-
     try:
         questions = policyqa.load_questions(folder)
     except policyqa.PolicyQAMissing as exc:

@@ -25,6 +25,7 @@ import numpy as np
 
 from assistant import guard
 from eval.splits import split_of
+from index.embed import Embedder
 
 ROOT = Path(__file__).resolve().parents[1]
 HAND_WRITTEN = ROOT / "eval" / "guard_questions.jsonl"
@@ -177,8 +178,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=guard.CLASSIFIER_FILE)
     ap.add_argument("--no-policyqa", action="store_true", help="train without ../shared PolicyQA questions")
     args = ap.parse_args(argv)
-    from index.embed import Embedder
-
     data = examples(with_policyqa=not args.no_policyqa)
     vectors = Embedder().embed([e.text for e in data])
     params, notes = train(data, vectors)

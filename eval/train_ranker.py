@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import pickle
 import sys
 import tempfile
 import time
@@ -28,13 +28,19 @@ from pathlib import Path
 import numpy as np
 
 import index  # noqa: F401  (offline switches)
-from assistant.features import FEATURES
+from assistant.features import FEATURES, answerable_features
+from assistant.pipeline import Assistant
 from assistant.practice import LABELS, MODEL_PATH as PRACTICE_PATH, PracticeModel, label_of
 from assistant.ranker import MODEL_PATH as RANKER_PATH, Ranker, Thresholds, Trees
+from assistant.retrieve import Retriever
+from assistant.route import topic_of
 from eval import policyqa
 from eval.metrics import COVER, EvidenceNotFound, coverage, locate_evidence
 from eval.runner import load_gold
 from index.config import BUNDLED_CORPUS
+from index.embed import Embedder
+from index.pipeline import Indexer
+from index.store import Store, open_client
 
 SEED = 115
 GOLD_WEIGHTS = (3.0, 10.0, 30.0, 100.0)  # a gold dev question weighs as much as this many PolicyQA questions
@@ -63,9 +69,6 @@ class Sample:
 
 
 def build_index(db: Path, paths: list[Path], embedder):
-    from index.pipeline import Indexer
-    from index.store import Store, open_client
-
     store = Store(open_client(db))
     Indexer(store, lambda: embedder).run(paths)
     return Store(open_client(db))
@@ -110,8 +113,6 @@ def fit_practice(unit_x: np.ndarray, unit_y: np.ndarray, q_x: np.ndarray, q_y: l
 
 def candidate_samples(assistant, embedder, items, source: str, group: int, spans_of) -> list[Sample]:
     """Features and labels of each question's candidates, through the answering code."""
-    from assistant.route import topic_of
-
     out = []
     topics = [topic_of(question, assistant.retriever.policies, (pid,)) for _, question, pid, _ in items]
     vectors = embedder.embed(topics) if topics else []
@@ -239,8 +240,6 @@ def choose_abstention(rows: list[tuple[Sample, np.ndarray]], groups: list[int]) 
     """The answerable model (fit on question-level features of out-of-fold rankings) and its
     threshold: the one best for gold dev abstention accuracy among those that keep out-of-fold
     PolicyQA abstentions at most ABSTAIN_AT_MOST."""
-    from assistant.features import answerable_features
-
     x = np.array([answerable_features(s.question, s.features, p, s.terms) for s, p in rows])
     y = np.array([1 if s.answerable else 0 for s, _ in rows])
     g = np.array(groups)
@@ -266,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, help="work folder for the indexes (kept; default: a temporary one)")
     parser.add_argument("--out", type=Path, default=RANKER_PATH.parent, help="where the model files go")
     parser.add_argument("--policyqa", type=Path, default=None, help="PolicyQA-dev folder")
+    parser.add_argument("--dump", type=Path, help="also pickle the training candidates (Sample list) to this file")
     parser.add_argument("--max-policyqa", type=int, default=2000, help="PolicyQA training questions used (seeded sample)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -274,10 +274,6 @@ def main(argv: list[str] | None = None) -> int:
     except policyqa.PolicyQAMissing as exc:
         print(f"train_ranker: {exc}", file=sys.stderr)
         return 2
-    from assistant.pipeline import Assistant
-    from assistant.retrieve import Retriever
-    from index.embed import Embedder
-
     embedder = Embedder()
     tmp = None if args.work else tempfile.TemporaryDirectory(prefix="policychat-train-")
     work = args.work or Path(tmp.name)
@@ -338,10 +334,8 @@ def main(argv: list[str] | None = None) -> int:
         s.group = i % len(train_folds)   # gold dev is cross-fitted alongside the PolicyQA folds
         s.group = train_folds[s.group]
     samples += gold_samples
-    if os.environ.get("POLICYCHAT_TRAIN_DUMP"):  # for experiments on the same candidates
-        import pickle
-
-        Path(os.environ["POLICYCHAT_TRAIN_DUMP"]).write_bytes(pickle.dumps(samples))
+    if args.dump:  # for experiments on the same candidates
+        args.dump.write_bytes(pickle.dumps(samples))
     answerable = [s for s in samples if s.answerable]
 
     gold_weight, oof, weight_sweep = choose_gold_weight(samples, train_folds)
@@ -374,5 +368,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     raise SystemExit(main())

@@ -42,3 +42,15 @@ class LoadError(PolicyChatError):
 
 class GenerationFailed(PolicyChatError):
     """The model failed, timed out or produced nothing usable: use the extractive answer."""
+
+
+class VersionError(PolicyChatError, ValueError):
+    """A version request that cannot be compared (one version only, the same version twice)."""
+
+
+class UnknownVersion(VersionError):
+    """A version label the policy does not have."""
+
+
+class NoLabelError(PolicyChatError, LookupError):
+    """A policy version with no citation units to label."""

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from index.chunk import DEFAULT_MAX_TOKENS
+from index.embed import default_model_name
 from index.embed_cache import EmbedCache
 from index.errors import LoadError
 from index.load import SUPPORTED_SUFFIXES, load_document, policy_id_for
@@ -90,8 +91,6 @@ class Indexer:
     def __init__(self, store: Store, embedder_factory: Callable, max_tokens: int = DEFAULT_MAX_TOKENS,
                  model_name: str | None = None, group_texts: int = GROUP_TEXTS,
                  cache_factory: Callable[..., EmbedCache] = EmbedCache, labels: LabelHook | None = None):
-        from index.embed import default_model_name
-
         self.store = store
         self._embedder_factory = embedder_factory
         self._cache_factory = cache_factory

@@ -44,10 +44,23 @@ class AnswerSettings:
 
     # retrieval (assistant/retrieve.py)
     fused_candidates: int = knob(30, "chunks", "hand-set: each of the dense and BM25 lists fused")
+    rrf_k: int = knob(60, "ranks added to each rank in reciprocal rank fusion", "Cormack, Clarke & "
+                      "Büttcher (2009); the ranker's chunk_rrf feature was fit with it")
     overfetch: int = knob(4, "x k", "hand-set: rows asked of an unfiltered dense query per hit wanted")
     refresh_seconds: float = knob(5.0, "seconds", "hand-set: how often a reader looks for a new index",
                                   bounds=(0, math.inf))
     following_chunks: int = knob(2, "chunks", "hand-set: how far a list may run on past its intro's chunk")
+    # questions that are not answered (assistant/language.py) and two-part questions (assistant/question.py)
+    english_min_p: float = knob(0.12, "probability of English", "the P_EN_MIN sweep on the dev half of "
+                                "bench/data/language_questions.jsonl (bench/language_bench.py): every value "
+                                "in 0.08-0.40 is error-free; the low end, as a wrongly refused English "
+                                "question costs more than a foreign one answered", bounds=(0, 1))
+    english_min_p_short: float = knob(0.01, "probability of English", "hand-set: a question shorter than "
+                                      "english_min_words is refused only when nearly certain", bounds=(0, 1))
+    english_min_words: int = knob(3, "words", "hand-set: from this length english_min_p applies")
+    non_latin_share: float = knob(0.5, "share of letters", "hand-set: from this share of letters outside "
+                                  "the Latin script a question is not English", bounds=(0, 1))
+    min_part_words: int = knob(3, "words", "hand-set: a two-part question is split only if each part has as many")
     # candidates for the ranker (assistant/pipeline.py)
     chunks_per_search: int = knob(6, "chunks", "hand-set: chunk hits whose units are ranked, per policy")
     candidates: int = knob(40, "units", "hand-set: nearest units ranked per policy besides the hits' own")

@@ -20,6 +20,7 @@ import numpy as np
 from index.errors import StoreUnavailable
 from index.faults import checkpoint
 from index.records import Chunk, Policy, Unit
+from index.snapshot import recover_if_needed, stamp_of, touch_stamp
 from index.vectors import as_matrix, unit_centrality
 
 CHUNKS, UNITS, POLICIES = "policychat-chunks", "policychat-units", "policychat-policies"
@@ -122,8 +123,6 @@ def open_client(db_dir, chroma_url: str | None = None, *, fresh: bool = False):
             url = urlparse(chroma_url)
             return chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
                                        ssl=url.scheme == "https", settings=client_settings())
-        from index.snapshot import recover_if_needed
-
         recover_if_needed(Path(db_dir))
         return _CLIENTS.get(Path(db_dir), fresh)
     except Exception as exc:  # chromadb raises many types for an unreachable server
@@ -153,8 +152,6 @@ class _EmbeddedClients:
 
     def get(self, path: Path, fresh: bool = False):
         import chromadb
-
-        from index.snapshot import stamp_of
 
         key, stamp = str(path), stamp_of(path)
         with self._lock:
@@ -201,8 +198,6 @@ class Store:
         if chroma_url:
             return cls(open_client(db_dir, chroma_url))
         store = cls(open_client(db_dir), db_dir)
-        from index.snapshot import stamp_of
-
         store._stamp = stamp_of(store.db_dir)
         return store
 
@@ -210,8 +205,6 @@ class Store:
         """Another process re-indexed this embedded store: drop Chroma's cached state and reopen."""
         if self.db_dir is None:
             return
-        from index.snapshot import stamp_of
-
         stamp = stamp_of(self.db_dir)
         if stamp != self._stamp:
             self._bind(open_client(self.db_dir))
@@ -222,8 +215,6 @@ class Store:
         stale) without making this handle reopen itself."""
         if self.db_dir is None:
             return
-        from index.snapshot import stamp_of, touch_stamp
-
         touch_stamp(self.db_dir)
         self._stamp = stamp_of(self.db_dir)
         _CLIENTS.written(self.db_dir, self._stamp)

@@ -26,6 +26,8 @@ TextNotes = Callable[[str, str], tuple[int, tuple[str, ...], tuple[str, ...]]]
 from index.records import Chunk, Policy, Unit
 from index.snapshot import stamp_of
 
+# numpy, the vector tables and index.store's row builders are imported where rows are read:
+# the policy list and the sources are JSON, and `policychat policies` should not pay for numpy.
 if TYPE_CHECKING:
     import numpy as np
 

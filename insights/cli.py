@@ -5,8 +5,10 @@ import argparse
 import json
 import sys
 
-from index.errors import UnknownPolicy, UserError
+from index.errors import NoLabelError, UnknownPolicy, UserError, VersionError
 
+# ui/cli.py adds these commands to the parser of every `policychat` run: the insights modules
+# (insights.service loads the labeler and the diff) are imported only when one of them runs.
 FORMATS = ("text", "md", "json")
 
 
@@ -62,9 +64,6 @@ def insights_for(args):
 def user_errors(fn):
     """Unknown policies and versions, and bad id lists, become one-line user errors."""
     def run(args) -> int:
-        from insights.diff import VersionError
-        from insights.service import NoLabelError
-
         try:
             return fn(args)
         except (UnknownPolicy, NoLabelError, VersionError, ValueError) as exc:

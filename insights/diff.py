@@ -15,22 +15,16 @@ from difflib import SequenceMatcher
 
 from assistant.records import Citation
 from index.clean import VERSION_RE
+from index.errors import UnknownVersion, VersionError
 from index.parse import ParsedPolicy
 from index.records import Section
+from index.sections import innermost_section
 from index.text import plain
 from insights.records import DIFF_SCHEMA
 
 MATCH_SCORE = 0.45          # a pair of sections below this is not the same section
 _NUMBERING = re.compile(r"^\s*(?:[A-Z]|[IVX]+|\d{1,3}(?:\.\d{1,3})*)\s*[.)\-:]\s+")
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
-
-
-class VersionError(ValueError):
-    """A version request that cannot be compared (one version only, the same version twice)."""
-
-
-class UnknownVersion(VersionError):
-    """A version label the policy does not have."""
 
 
 @dataclass(frozen=True)
@@ -179,13 +173,13 @@ def version_sections(parsed: ParsedPolicy, version: str | None) -> list[SectionT
     sections = [s for s in parsed.policy.sections if s.version == version]
     chunk_version = {c.id: c.version for c in parsed.chunks}
     out = [SectionText(s, []) for s in sections]
+    holding = {id(st.section): st for st in out}
     for unit in parsed.units:
         if chunk_version[unit.chunk_id] != version or VERSION_RE.match(plain(unit.text)):
             continue  # a version marker ("PART A: New Version …") differs in every diff
-        holders = [st for st in out if st.section.start <= unit.start < st.section.end]
-        if holders:  # the innermost: the latest-starting section that contains the unit
-            max(holders, key=lambda st: st.section.start).sentences.append(
-                Sentence(unit.start, unit.end, unit.text))
+        section = innermost_section(sections, version, unit.start)
+        if section is not None:
+            holding[id(section)].sentences.append(Sentence(unit.start, unit.end, unit.text))
     return out
 
 

@@ -19,6 +19,8 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
+from assistant.entities import tag
+from assistant.practice import PracticeModel
 from assistant.records import Citation
 from index.text import plain
 from insights.records import ROWS, Fact, LabelRow, PolicyLabel
@@ -102,9 +104,6 @@ class Labeler:
     @classmethod
     def default(cls) -> "Labeler":
         """The shipped practice model, entity tagger and calibration (numpy only; fast to load)."""
-        from assistant.entities import tag
-        from assistant.practice import PracticeModel
-
         model, calibration = PracticeModel.load(), Calibration.load()
         if calibration.model != model_id(model):
             log.warning("insights/calibration.json was fitted to another practice model; "

@@ -14,22 +14,18 @@ from typing import Callable
 
 import numpy as np
 
-from index.errors import UnknownPolicy
+from index.errors import NoLabelError, UnknownPolicy, UnknownVersion, VersionError
 from index.parse import ParsedPolicy, parse_document
 from index.records import Chunk, Policy, SourceDoc, Unit
 from index.text import plain
 from insights.changes import ChangeAnswer, diff_for_question
 from insights.compare import Comparison, compare_labels
-from insights.diff import PolicyDiff, UnknownVersion, VersionError, default_versions, diff_versions
+from insights.diff import PolicyDiff, default_versions, diff_versions
 from insights.label import Labeler, Passage
 from insights.records import PolicyLabel
 
 log = logging.getLogger("policychat.insights")
 MAX_COMPARE = 8
-
-
-class NoLabelError(LookupError):
-    """A policy version with no citation units to label."""
 
 
 MIN_PASSAGE_WORDS = 3   # a title line ("# Privacy Policy") is no statement of a practice

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import free_port
+from conftest import app_in_thread, free_port
 from index.config import BUNDLED_CORPUS
 
 pytestmark = [pytest.mark.browser,
@@ -105,8 +105,6 @@ def host_page(app_url: str, policy: str, css: str = "") -> str:
 @pytest.fixture(scope="session")
 def servers(browser_db, embedder, tmp_path_factory):
     """(app_url, HostPages): the real app under uvicorn, the host pages on two other ports."""
-    import uvicorn
-
     from ui.context import AppContext
     from ui.feedback import FeedbackStore
     from index.settings import Settings
@@ -124,19 +122,10 @@ def servers(browser_db, embedder, tmp_path_factory):
     ctx.__dict__["embedder"] = embedder
     feedback = FeedbackStore(tmp_path_factory.mktemp("feedback") / "feedback.sqlite3")
     app = create_app(ctx, Settings(allowed_origins=(hosts.origin,), rate_capacity=0), feedback=feedback)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the app did not start")
-        time.sleep(0.1)
-    # warm the model and the index once so that the browser tests measure the UI, not the start
-    assert httpx.post(f"{app_url}/api/ask", json={"question": "warm up"}, timeout=300).status_code == 200
-    yield app_url, hosts, feedback
-    server.should_exit = True
-    thread.join(timeout=10)
+    with app_in_thread(app, port, lifespan="on"):
+        # warm the model and the index once so that the browser tests measure the UI, not the start
+        assert httpx.post(f"{app_url}/api/ask", json={"question": "warm up"}, timeout=300).status_code == 200
+        yield app_url, hosts, feedback
     hosts.close()
 
 

@@ -66,22 +66,24 @@ def test_ask_readable_output_numbers_the_citations(cli, corpus_db):
     assert len(quotes) == len(heads)
 
 
-def test_ask_abstention_json(cli, corpus_db, source):
-    proc = cli("ask", "what's the weather in Paris", "--json", "--db", str(corpus_db))
+def ask_json(cli, corpus_db, source, question: str) -> dict:
+    """`policychat ask QUESTION --json`, which must succeed and keep the contract."""
+    proc = cli("ask", question, "--json", "--db", str(corpus_db))
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
     obj = json.loads(proc.stdout)
     check_contract(obj, source)
+    return obj
+
+
+def test_ask_abstention_json(cli, corpus_db, source):
+    obj = ask_json(cli, corpus_db, source, "what's the weather in Paris")
     assert obj["abstained"] is True and obj["citations"] == []
     assert obj["answer"].startswith("The policies do not say")
 
 
 def test_ask_across_policies_json_cites_several(cli, corpus_db, source):
-    proc = cli("ask", "which of these companies use google analytics?", "--json", "--db", str(corpus_db))
-    no_traceback(proc)
-    assert proc.returncode == 0, proc.stderr
-    obj = json.loads(proc.stdout)
-    check_contract(obj, source)
+    obj = ask_json(cli, corpus_db, source, "which of these companies use google analytics?")
     assert len({c["policy"] for c in obj["citations"]}) >= 2
 
 

@@ -7,7 +7,8 @@ from index.config import BUNDLED_CORPUS
 from index.load import load_document
 from index.parse import parse_document
 from insights.changes import diff_for_question
-from insights.diff import VersionError, default_versions, diff_versions
+from index.errors import VersionError
+from insights.diff import default_versions, diff_versions
 from insights.render import diff_markdown
 
 

@@ -116,23 +116,16 @@ def test_turns_are_recorded_and_clear_forgets_them(assistant):
     assert assistant.ask(WHY, session_id="s1").standalone_question == WHY
 
 
-@pytest.mark.xfail(strict=True, reason="known since the learned ranker: the carried topic (minors) outweighs the follow-up's own (cookies)")
-def test_follow_up_about_the_old_version_stays_on_it_when_the_words_say_so(assistant):
+@pytest.mark.parametrize("follow_up,quoted", [
+    pytest.param("and what did it say about cookies?", "cookies", id="the-words-say-so"),
+    pytest.param("could they charge a fee for data requests?", "charge you a fee", id="carried")])
+def test_follow_up_stays_on_the_version_of_the_conversation(assistant, follow_up, quoted):
     first = assistant.ask("in the 2018 version of alibaba's policy what did it say about minors?", session_id="v")
     assert {c.version for c in first.citations} == {"2018-05-25"}
-    follow = assistant.ask("and what did it say about cookies?", session_id="v")
+    follow = assistant.ask(follow_up, session_id="v")
     assert follow.policies == ["alibaba"]
     assert {c.version for c in follow.citations} == {"2018-05-25"}
-    assert "cookies" in quotes(follow)
-
-
-def test_follow_up_carries_the_version_of_the_conversation(assistant):
-    first = assistant.ask("in the 2018 version of alibaba's policy what did it say about minors?", session_id="v")
-    assert {c.version for c in first.citations} == {"2018-05-25"}
-    follow = assistant.ask("could they charge a fee for data requests?", session_id="v")
-    assert follow.policies == ["alibaba"]
-    assert {c.version for c in follow.citations} == {"2018-05-25"}
-    assert "charge you a fee" in quotes(follow)
+    assert quoted in quotes(follow)
 
 
 # --- the rewrite rules ------------------------------------------------------------------------------
@@ -188,7 +181,6 @@ def test_what_about_the_old_version_reasks_the_last_question_of_it(policies):
     assert rewrite("what about cookies?", back, policies).versions == ("2018-05-25",)  # a new topic
 
 
-@pytest.mark.xfail(strict=True, reason="known since the learned ranker: the 2018 retention follow-up falls under the abstention threshold")
 def test_a_follow_up_conversation_answers_each_policy_it_switches_to(assistant):
     assistant.ask("how long does alibaba keep my data?", session_id="sw")
     old = assistant.ask("what about the 2018 version?", session_id="sw")

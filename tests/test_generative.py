@@ -97,11 +97,11 @@ def test_model_answer_with_a_valid_citation(ctx, payment_base):
 
 def test_markers_are_renumbered_in_order_of_use(ctx, offline):
     base = offline.ask(WHY_Q, policy=PAYMENT_P)
-    assert len(base.citations) >= 3
-    answer = llm(ctx, scripted("They are used for fraud screening [3][2].")).ask(WHY_Q, policy=PAYMENT_P)
+    assert len(base.citations) >= 2  # two since the gradient-boosted ranker (three before)
+    answer = llm(ctx, scripted("They are used for fraud screening [2][1].")).ask(WHY_Q, policy=PAYMENT_P)
     assert answer.mode == "llm"
     assert answer.text == "They are used for fraud screening [1][2]."
-    assert answer.citations == [base.citations[2], base.citations[1]]
+    assert answer.citations == [base.citations[1], base.citations[0]]
     assert_sliced(answer, ctx)
 
 

@@ -112,6 +112,11 @@ class FailingModel(BaseChatModel):
 
 
 class Exploding:
+    """An assistant that fails every question, after warming up like the real one (a failed
+    warm-up would drop it from the context and answer with a real assistant)."""
+
+    language = SimpleNamespace(warm=lambda: None)
+
     def ask(self, *a, **k):
         raise RuntimeError("boom")
 

@@ -211,18 +211,20 @@ def test_cli_crash_at_any_point_rolls_back_to_the_previous_index(small_index, em
     assert any(NEW_SENTENCE in h.chunk.text for h in visible(store, embedder, "podpartner"))
 
 
-def test_crash_after_adding_new_chunks_keeps_the_old_index(small_index, embedder):
-    small_corpus, db = small_index
-    store = fresh_store(db)
-    old_gen = store.generations()["podpartner"]
+def crash_reindexing_podpartner(small_corpus: Path, db: Path, fault: str):
+    """Edit podpartner and re-index until the crash point ``fault``: (old generation, new
+    generation, the edited file, a store reading the directory as the crash left it)."""
+    old_gen = fresh_store(db).generations()["podpartner"]
     path = edit_podpartner(small_corpus)
-    new_gen = gen_of(path)
-
-    proc = run_indexer_unguarded(db, small_corpus, "after_add")
+    proc = run_indexer_unguarded(db, small_corpus, fault)
     assert proc.returncode == 75, proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
+    return old_gen, gen_of(path), path, fresh_store(db)
 
-    store = fresh_store(db)
+
+def test_crash_after_adding_new_chunks_keeps_the_old_index(small_index, embedder):
+    small_corpus, db = small_index
+    old_gen, new_gen, path, store = crash_reindexing_podpartner(small_corpus, db, "after_add")
     assert store.generations()["podpartner"] == old_gen  # the manifest was not flipped
     assert raw_chunks(store, gen=new_gen), "the crash should come after the new chunks were added"
     hits = visible(store, embedder, "podpartner")
@@ -249,16 +251,7 @@ def test_crash_after_adding_new_chunks_keeps_the_old_index(small_index, embedder
 
 def test_crash_after_the_flip_serves_the_new_text_and_cleans_up_next_run(small_index, embedder):
     small_corpus, db = small_index
-    store = fresh_store(db)
-    old_gen = store.generations()["podpartner"]
-    path = edit_podpartner(small_corpus)
-    new_gen = gen_of(path)
-
-    proc = run_indexer_unguarded(db, small_corpus, "after_flip")
-    assert proc.returncode == 75, proc.stderr
-    assert "Traceback" not in proc.stdout + proc.stderr
-
-    store = fresh_store(db)
+    old_gen, new_gen, path, store = crash_reindexing_podpartner(small_corpus, db, "after_flip")
     assert store.generations()["podpartner"] == new_gen
     assert raw_chunks(store, gen=old_gen), "the crash should come before the old chunks were deleted"
     hits = visible(store, embedder, "podpartner")

@@ -2,13 +2,11 @@
 at desktop (1280x900) and phone (390x844) sizes; screenshots go to docs/screenshots/."""
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import free_port
+from conftest import app_in_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore:.*no_silent_downcasting.*"),
               pytest.mark.filterwarnings("ignore:The copy keyword is deprecated.*"),
@@ -21,25 +19,14 @@ SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
 @pytest.fixture(scope="module")
 def app_url(ctx, tmp_path_factory):
     """The real app over the bundled corpus (all five policies) under uvicorn in a thread."""
-    import uvicorn
-
     from ui.feedback import FeedbackStore
     from index.settings import Settings
     from ui.server import create_app
 
-    port = free_port()
     app = create_app(ctx, Settings(allowed_origins=(), rate_capacity=0),
                      feedback=FeedbackStore(tmp_path_factory.mktemp("fb") / "feedback.sqlite3"))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert server.started, "the app did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with app_in_thread(app) as url:
+        yield url
 
 
 @pytest.fixture

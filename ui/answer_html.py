@@ -12,6 +12,9 @@ from collections.abc import Callable, Iterable
 
 # "…to you.Information about…": a sentence end glued to the next sentence in the source.
 JOINED = re.compile(r"(?<=[a-z0-9)\]”’\"'][.!?])(?=[A-Z“‘\"])")
+# The list lines of an *answer* (assistant/answer.py writes "- "; widget.js's BULLET is this one),
+# not index.text.BULLET_RE, which also reads item numbers ("1.", "2)") and "o" in policy text:
+# an answer line starting "1. " is a sentence of a quote, not a list the answer made.
 BULLET = re.compile(r"^\s*[-•*]\s+")
 JOIN_MARK = '<span class="pc-join"></span>'   # empty: nothing for a screen reader to read
 

@@ -14,9 +14,20 @@ from pathlib import Path
 
 from index import env as _env  # noqa: F401
 
+from assistant.generate import provider_for  # noqa: E402
 from assistant.question import normalize_question  # noqa: E402
+from assistant.records import Scope  # noqa: E402
+from index.config import BUNDLED_CORPUS  # noqa: E402
 from index.errors import InvalidQuestion, PolicyChatError, UnknownPolicy, UserError  # noqa: E402
+from index.progress import progress_bar  # noqa: E402
+from index.sections import render_tree  # noqa: E402
 from index.settings import Settings  # noqa: E402
+from index.text import plain  # noqa: E402
+from insights.cli import add_commands  # noqa: E402
+
+# Imported inside the commands that need them, to keep `policychat ask` and `policies` cold
+# starts light: ui.context (the store, numpy), index.pipeline (tiktoken, loaders), ui.server
+# (gradio, fastapi) and eval.runner.
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,8 +57,6 @@ def main(argv: list[str] | None = None) -> int:
 def settings_from(args) -> Settings:
     """The settings from the environment and this command's flags; an unknown LLM provider
     is refused here too, without importing its library."""
-    from assistant.generate import provider_for
-
     settings = Settings.from_env(os.environ, db=args.db, chroma_url=args.chroma_url,
                                  host=getattr(args, "host", None), port=getattr(args, "port", None),
                                  workers=getattr(args, "workers", None))
@@ -131,8 +140,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="results file (default: eval/results/latest.json)")
     p.set_defaults(func=cmd_eval)
 
-    from insights.cli import add_commands
-
     add_commands(sub, after_command, context)  # label, compare, diff
     return parser
 
@@ -146,9 +153,7 @@ def context(args):
 
 # --- index ----------------------------------------------------------------------------------
 def cmd_index(args) -> int:
-    from index.config import BUNDLED_CORPUS
     from index.pipeline import FAILED
-    from index.progress import progress_bar
 
     ctx = context(args)
     paths = [Path(p) for p in args.paths] or [BUNDLED_CORPUS]
@@ -170,8 +175,6 @@ def cmd_index(args) -> int:
 
 # --- policies -------------------------------------------------------------------------------
 def cmd_policies(args) -> int:
-    from index.sections import render_tree
-
     ctx = context(args)
     policies = ctx.reader.policies()
     wanted = args.tree or args.source
@@ -215,8 +218,6 @@ def policy_summary(policy) -> dict:
 
 # --- search ---------------------------------------------------------------------------------
 def cmd_search(args) -> int:
-    from assistant.records import Scope
-
     query = check_question(args.query)
     if not 1 <= args.k <= 100:
         raise UserError("-k must be between 1 and 100")
@@ -241,8 +242,8 @@ def cmd_search(args) -> int:
 
 def clean_snippet(text: str, limit: int = 300) -> str:
     """A passage as plain reading text: markdown marks and list bullets gone, cut at a word."""
-    from index.text import plain
-
+    # Not index.text.BULLET_RE: that one also takes item numbers ("1.", "2)") and "o" as list
+    # marks, and a reader of a search hit needs the numbers; markdown's "+" bullet goes here.
     lines = (plain(re.sub(r"^\s*[-*+•]\s+", "", line)) for line in text.splitlines())
     flat = " ".join(line for line in lines if line)
     return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + " …"

@@ -1,13 +1,23 @@
 """The composition root: builds the store, model, retriever and assistant once per process."""
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
+from assistant.generate import chat_model
+from index.embed import Embedder, default_model_name
+from index.onnx_embed import BulkEmbedder, OnnxEmbedder, export, has_export
 from index.settings import Settings
+from index.snapshot import guarded_write
 from index.store import Store
+from index.tables import TableReader
+
+# Imported where they are first needed, to keep `policychat policies` and `ask` cold starts light
+# (tests/test_fast_start.py, bench/cold_bench.py): the retriever and the assistant pipeline, the
+# indexer (tiktoken, the loaders), insights.service and the entity tagger (_text_notes).
 
 
 log = logging.getLogger("policychat.context")
@@ -60,14 +70,10 @@ class AppContext:
         open while they are fresh), the store itself for a Chroma server."""
         if self.chroma_url:
             return self.store
-        from index.tables import TableReader
-
         return TableReader(self.db_dir, lambda: self.store, _text_notes)
 
     @cached_property
     def embedder(self):
-        from index.embed import Embedder
-
         return Embedder(self.settings.embed_model, precision=self.settings.embed_precision)
 
     @cached_property
@@ -75,17 +81,12 @@ class AppContext:
         """The model for questions: its ONNX export beside the index when there is one (no
         torch import), else the sentence-transformers model."""
         if "embedder" not in self.__dict__:  # an injected model (tests) is used as given
-            from index.embed import default_model_name
-            from index.onnx_embed import OnnxEmbedder
-
             found = OnnxEmbedder.load(self.db_dir, default_model_name(self.settings.embed_model))
             if found is not None:
                 return found
         return self.embedder
 
     def indexer(self):
-        from index.embed import default_model_name
-        from index.onnx_embed import BulkEmbedder
         from index.pipeline import Indexer
         from insights.service import IndexLabels
 
@@ -96,10 +97,6 @@ class AppContext:
 
     def index(self, paths: list[Path], prune: bool = False, progress=None):
         """One indexing run; in embedded mode a run that dies is rolled back on the next open."""
-        import contextlib
-
-        from index.snapshot import guarded_write
-
         guard = contextlib.nullcontext() if self.chroma_url else guarded_write(self.db_dir)
         with guard:
             report = self.indexer().run(paths, prune=prune, progress=progress)
@@ -111,9 +108,6 @@ class AppContext:
     def prepare_reading(self) -> None:
         """Write what query processes load instead of computing: the ONNX export of the model
         (once), the read tables and the BM25 index of the current index."""
-        from index.embed import default_model_name
-        from index.onnx_embed import export, has_export
-
         if not self.reader.policies():
             return  # nothing to read yet: no reason to load the model for an export
         name = default_model_name(self.settings.embed_model)
@@ -134,9 +128,7 @@ class AppContext:
 
     @cached_property
     def assistant(self):
-        from assistant.generate import chat_model
         from assistant.pipeline import Assistant
-
         from insights.service import Insights
 
         insights = Insights(lambda: self.store)

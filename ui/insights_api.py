@@ -10,7 +10,8 @@ import math
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from index.errors import UnknownPolicy
+from index.errors import NoLabelError, UnknownPolicy, UnknownVersion, VersionError
+from insights.service import Insights
 from ui.api import CitationOut, ErrorOut, services_of
 from ui.security import client_key
 from ui.service import ApiError
@@ -113,8 +114,6 @@ def insights_of(request: Request):
     """One Insights per app (labels cached in it), over the context's current store."""
     state = request.app.state
     if getattr(state, "insights", None) is None:
-        from insights.service import Insights
-
         ctx = services_of(request).ctx
         state.insights = Insights(lambda: ctx.store)
     return state.insights
@@ -131,9 +130,6 @@ def metered(request: Request):
 
 
 def run(request: Request, fn):
-    from insights.diff import UnknownVersion, VersionError
-    from insights.service import NoLabelError
-
     services = metered(request)
     with services.store_guard():
         try:

@@ -12,13 +12,13 @@ import logging
 
 import gradio as gr
 
-from index.errors import UnknownPolicy
+from index.errors import NoLabelError, StoreUnavailable, UnknownPolicy, VersionError
+from index.text import plain
 from insights.compare import Comparison
 from insights.diff import PolicyDiff
 from insights.records import PolicyLabel
-from index.text import plain
 from insights.render import FLAG_TEXT, change_heading, diff_summary, version_name
-from index.errors import StoreUnavailable
+from insights.service import Insights
 from ui.chat_html import SourceCache, citation_card, esc, esc_inline
 
 log = logging.getLogger("policychat.insights")
@@ -117,9 +117,6 @@ def message_html(text: str) -> str:
 # --- pages --------------------------------------------------------------------------------
 def add_pages(demo: gr.Blocks, services) -> None:
     """Adds the Summary, Compare and Changes pages to the chat's Blocks (call outside its context)."""
-    from insights.diff import VersionError
-    from insights.service import Insights, NoLabelError
-
     ctx = services.ctx
     insights = Insights(lambda: ctx.store)
     sources = SourceCache(services)

@@ -14,8 +14,16 @@ from pathlib import Path
 
 
 from index import env as _env  # noqa: F401  (offline switches before gradio is imported)
+from index.config import BUNDLED_CORPUS
+from index.errors import StoreUnavailable
 from index.settings import Settings
+from ui.context import AppContext
+from ui.feedback import FeedbackStore
 from ui.security import OriginGuard, RequestLimits, SecurityHeaders, TokenBucket
+from ui.service import Services
+
+# The web stack (gradio, fastapi, starlette and the pages built on them) is imported where an
+# app is built: the parent of a multi-worker `serve` only supervises and never loads it.
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger("policychat.server")
@@ -31,8 +39,6 @@ def create_app(ctx, settings: Settings | None = None, feedback=None):
 
     from ui import api, chat_page, insights_api
     from ui.fallback import FallbackErrors
-    from ui.feedback import FeedbackStore
-    from ui.service import Services
 
     settings = settings or ctx.settings
     if feedback is None:
@@ -110,8 +116,6 @@ def create_app(ctx, settings: Settings | None = None, feedback=None):
 
 def app_for(settings: Settings):
     """uvicorn factory for multi-worker runs: each worker process builds its own context."""
-    from ui.context import AppContext
-
     configure_logging(settings.log_level)
     return create_app(AppContext.from_settings(settings))
 
@@ -128,9 +132,6 @@ def configure_logging(level: str = "INFO") -> None:
 
 def ensure_index(ctx) -> None:
     """Index the bundled corpus when the index is empty (first start); warn if the store is down."""
-    from index.config import BUNDLED_CORPUS
-    from index.errors import StoreUnavailable
-
     try:
         if ctx.store.policies():
             return

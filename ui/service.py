@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from index.errors import StoreUnavailable
+from assistant.question import normalize_question
+from index.errors import InvalidQuestion, StoreUnavailable, UnknownPolicy
 from index.settings import Settings
 from ui.context import AppContext
 from ui.security import TokenBucket, question_digest
@@ -92,9 +93,6 @@ class Accepted:
 
 def validate_question(question: str, settings: Settings) -> str:
     """The project's one question check (assistant.question); too long → 413, else 422."""
-    from assistant.question import normalize_question
-    from index.errors import InvalidQuestion
-
     if len(question) > settings.max_question_chars:
         raise ApiError(413, f"the question is {len(question)} characters; the limit is "
                        f"{settings.max_question_chars}")
@@ -116,8 +114,6 @@ def resolve_session(session_id: str | None) -> str:
 def check_policy(services: Services, policy: str | None) -> str | None:
     if policy is None or policy == "":
         return None
-    from index.errors import UnknownPolicy
-
     with services.store_guard():
         retriever = services.ctx.retriever
         retriever.refresh()
