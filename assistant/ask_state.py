@@ -1,7 +1,6 @@
 """The record one question carries through the assistant's steps (assistant/pipeline.py)."""
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,7 +31,6 @@ class AskState:
     session: Session | None
     policies: dict[str, Policy]        # the index's policies when the question came in
     answer: Answer                     # the answer so far: the extractive answer once done
-    started: float = field(default_factory=time.perf_counter)
     rewrite: Rewrite | None = None     # the question made standalone, with the scope it carries
     route: Route | None = None         # the policies and versions asked about
     topic: str = ""                    # the standalone question without policy names and version cues

@@ -121,7 +121,7 @@ class Assistant:
             self.retriever.check_policy(policy)
         state = AskState(question=question, policy=policy,
                          session=self.sessions.get(session_id) if session_id else None,
-                         policies=self.retriever.policies, started=started,
+                         policies=self.retriever.policies,
                          answer=Answer(text="", question=question, standalone_question=question, mode="extractive"))
         for step in self.steps.values():
             state = step(state)
