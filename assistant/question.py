@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from index.errors import InvalidQuestion
+from index.errors import InvalidQuestion, QuestionTooLong
 from index.settings import MAX_QUESTION_CHARS, AnswerSettings
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
@@ -15,7 +15,7 @@ def normalize_question(text: object) -> str:
     if not isinstance(text, str):
         raise InvalidQuestion("the question must be text")
     if len(text) > MAX_QUESTION_CHARS:
-        raise InvalidQuestion(f"the question is {len(text)} characters; the limit is {MAX_QUESTION_CHARS}")
+        raise QuestionTooLong(f"the question is {len(text)} characters; the limit is {MAX_QUESTION_CHARS}")
     cleaned = " ".join(_CONTROL.sub(" ", unicodedata.normalize("NFC", text)).split())
     if not cleaned:
         raise InvalidQuestion("the question is empty")

@@ -28,6 +28,10 @@ class InvalidQuestion(PolicyChatError, ValueError):
     """A question that cannot be answered as given; the message says why, in one line."""
 
 
+class QuestionTooLong(InvalidQuestion):
+    """A question over the length limit (the API answers 413 rather than 422)."""
+
+
 class UnknownPolicy(PolicyChatError, ValueError):
     """A policy id that is not in the index (the message lists the known ones)."""
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.question import normalize_question
-from index.errors import InvalidQuestion, StoreUnavailable, UnknownPolicy
+from index.errors import InvalidQuestion, QuestionTooLong, StoreUnavailable, UnknownPolicy
 from index.settings import Settings
 from ui.context import AppContext
 from ui.security import TokenBucket, question_digest
@@ -99,8 +99,7 @@ def validate_question(question: str, settings: Settings) -> str:
     try:
         return normalize_question(question)
     except InvalidQuestion as exc:
-        message = str(exc)
-        raise ApiError(413 if "the limit is" in message else 422, message) from None
+        raise ApiError(413 if isinstance(exc, QuestionTooLong) else 422, str(exc)) from None
 
 
 def resolve_session(session_id: str | None) -> str:
