@@ -246,17 +246,16 @@ class Assistant:
                                                             scope.versions)
                 if part_answerable >= self.ranker.thresholds.abstain_below:
                     chosen = merge_evidence(chosen, select_likely(part_ranked, self.ranker.thresholds, max_units=1))
-        return PolicyEvidence(pid, self._with_context(pid, chosen), answerable)
+        return PolicyEvidence(pid, self._with_context(chosen), answerable)
 
-    def _with_context(self, pid: str, chosen: list[Evidence]) -> list[Evidence]:
+    def _with_context(self, chosen: list[Evidence]) -> list[Evidence]:
         """The chosen passages of one policy with what they need to be read alone: the sentence
         an anaphor points back to, a list's items for its intro."""
         s = self.answering
         if s.antecedents:
             chosen = with_antecedents(chosen, self.retriever)
         if s.list_intros:
-            chosen = expand_list_intros(chosen, self.retriever, self.retriever.units_following,
-                                        {pid: self.retriever.source_text(pid)}, s)
+            chosen = expand_list_intros(chosen, self.retriever, s)
         return sorted(chosen, key=lambda e: (e.chunk.policy, e.unit.start))  # read in the policy's order
 
     def candidates(self, question: str, vector: np.ndarray, pid: str, versions=(None,),
@@ -315,7 +314,7 @@ class Assistant:
         for pid in candidates:
             ranked, answerable = self._ranked(question, vector, pid, (None,))
             chosen = select_likely(ranked, self.ranker.thresholds, max_units=self.answering.cross_units)
-            out.append(PolicyEvidence(pid, self._with_context(pid, chosen), answerable))
+            out.append(PolicyEvidence(pid, self._with_context(chosen), answerable))
         return out
 
     def _generated_answer(self, extractive: Answer, generated: Generated) -> Answer:

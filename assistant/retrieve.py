@@ -9,13 +9,14 @@ import numpy as np
 
 from assistant.bm25_index import BM25Index
 from assistant.fusion import rrf
+from assistant.layout import UnitLayout
 from assistant.practice import PracticeModel
 from assistant.records import Hit, Scope
 from assistant.seams import PolicyStore, QueryEmbedder
 from assistant.terms import IdfTable
 from assistant.unit_table import UnitNotes, UnitTable
 from index.errors import UnknownPolicy
-from index.records import Chunk, Policy, Unit
+from index.records import Chunk, Policy
 from index.sections import innermost_section
 from index.settings import AnswerSettings
 
@@ -42,7 +43,6 @@ class Retriever:
         self._idf = IdfTable([])
         self._columns: dict[str, np.ndarray] = {}
         self._policy_codes: dict[str, int] = {}
-        self._next: dict[str, Chunk] = {}
         self.refresh(force=True)
 
     def refresh(self, force: bool = False) -> None:
@@ -62,7 +62,6 @@ class Retriever:
             lexical = BM25Index.load_or_build(chunks, self.cache_dir)
             self.policies, self.gens, self.lexical = policies, gens, lexical
             self.sources, self._idf = sources, IdfTable(chunks)
-            self._next = next_in_section(chunks)
             self.chunks = {c.id: c for c in chunks}
             self._tables = {gen: t for gen, t in self._tables.items() if gen in set(gens.values())}
             # Policies as small integers: a scope's mask is then one lookup per chunk, where
@@ -74,25 +73,9 @@ class Retriever:
                 "version": np.array([c.version or "" for c in lexical.chunks], dtype=object),
             }
 
-    def units_following(self, chunk: Chunk, chunks: int | None = None) -> list[Unit]:
-        """The units of the next few chunks of ``chunk``'s section: a list announced at the
-        end of one chunk goes on in the next ones."""
-        units: list[Unit] = []
-        following = self._next.get(chunk.id)
-        for _ in range(self.settings.following_chunks if chunks is None else chunks):
-            if following is None:
-                break
-            units += self.units_in(following.id)
-            following = self._next.get(following.id)
-        return units
-
-    def units_in(self, chunk_id: str) -> list[Unit]:
-        """A chunk's citation units in document order, read from its policy's unit table (loaded
-        once) rather than asked of the store per question."""
-        chunk = self.chunks.get(chunk_id)
-        if chunk is None:
-            return self.store.units_in(chunk_id)
-        return [u for u in self.table(chunk.policy).units if u.chunk_id == chunk_id]
+    def layout(self, policy_id: str) -> UnitLayout:
+        """Where each unit of a policy stands (paragraphs, lists), from its unit table."""
+        return self.table(policy_id).layout
 
     def chunk(self, chunk_id: str) -> Chunk | None:
         """An indexed chunk of an active generation by its id."""
@@ -213,9 +196,3 @@ class Retriever:
         mask = wanted[columns["policy"]]
         return mask & (columns["current"] if scope.version is None else columns["version"] == scope.version)
 
-
-def next_in_section(chunks: list[Chunk]) -> dict[str, Chunk]:
-    """Each chunk's successor in its policy version, where the successor is in the same section."""
-    ordered = sorted(chunks, key=lambda c: (c.policy, c.version or "", c.start))
-    return {a.id: b for a, b in zip(ordered, ordered[1:])
-            if (a.policy, a.version, a.section) == (b.policy, b.version, b.section)}

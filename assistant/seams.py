@@ -9,6 +9,7 @@ from typing import Protocol
 import numpy as np
 
 from assistant.generate import Generated
+from assistant.layout import UnitLayout
 from assistant.records import Citation
 from index.records import Chunk, Policy, Unit
 from index.store import StoredChunk
@@ -21,12 +22,12 @@ class QueryEmbedder(Protocol):
 
 
 class UnitSource(Protocol):
-    """Where evidence reads the citation units of a chunk, in document order."""
+    """Where evidence reads how a policy's citation units stand: paragraphs and lists."""
 
-    def units_in(self, chunk_id: str) -> list[Unit]: ...
+    def layout(self, policy_id: str) -> UnitLayout: ...
 
 
-class PolicyStore(UnitSource, Protocol):
+class PolicyStore(Protocol):
     """The read side of the index that retrieval loads and searches (index.store.Store,
     index.tables.TableReader)."""
 

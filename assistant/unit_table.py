@@ -1,6 +1,6 @@
 """Every citation unit of one policy generation, with what ranking reads of it, loaded once.
 
-The store gives the units, their stored structure (line, bullet, list intro, row label) and
+The store gives the units, their stored structure (paragraph, bullet, list, row label) and
 their vectors; the table adds what does not depend on the question: each unit's practice
 probabilities, typed entities, content terms, closeness to the policy's centre and position.
 """
@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from assistant.entities import KINDS, kinds_in
+from assistant.layout import UnitLayout, with_line_openings
 from assistant.practice import PracticeModel
 from assistant.terms import term_sequence
 from index.records import Chunk, Unit
@@ -87,7 +89,7 @@ class UnitTable:
         rows = [rows[i] for i in order]
         notes = [notes[i] for i in order] if notes is not None else [unit_notes(u) for u, _ in rows]
         vectors = np.asarray(vectors, dtype=np.float32)[order] if len(rows) else np.zeros((0, 384), np.float32)
-        units = [u for u, _ in rows]
+        units = with_line_openings(policy, [u for u, _ in rows])
         sections = [c.section for _, c in rows]
         n = len(units)
         if n:
@@ -118,6 +120,11 @@ class UnitTable:
 
     def __len__(self) -> int:
         return len(self.units)
+
+    @cached_property
+    def layout(self) -> UnitLayout:
+        """Where each unit stands: its paragraph's neighbours, its list and the list's intro."""
+        return UnitLayout(self.units)
 
     def rows_in(self, version: str | None, current_version: str | None) -> np.ndarray:
         """Indices of the units of one version (None = the current one)."""

@@ -14,7 +14,7 @@ from index.clean import BLANK, BODY, TITLE, VERSION, CleanDoc
 TEXT_LABELS = (BODY, TITLE, VERSION)
 from index.records import Chunk, Line, Section, Unit, Version
 from index.settings import DEFAULT_MAX_TOKENS
-from index.text import BULLET_RE, is_list_intro, sentence_spans
+from index.text import BULLET_RE, is_list_intro, opens_line, sentence_spans
 from index.tokens import count_tokens
 
 TINY_SECTION_TOKENS = 40
@@ -132,7 +132,7 @@ def _contiguous(doc: CleanDoc, a: int, b: int) -> bool:
 
 def units_of_chunk(doc: CleanDoc, chunk: Chunk, heading_starts: set[int]) -> list[Unit]:
     """Sentences and list items of a chunk (heading lines excluded): citation candidates, with
-    the line they stand on, their bullet and the short label lines above them."""
+    the line they stand on, their bullet, whether they open it and the short label lines above."""
     units = []
     labels: list[str] = []   # short lines since the last unit: a table row's name and type
     for ln, lab in zip(doc.lines, doc.labels):
@@ -147,7 +147,8 @@ def units_of_chunk(doc: CleanDoc, chunk: Chunk, heading_starts: set[int]) -> lis
             piece = doc.text[a:b]
             if len(piece.split()) >= MIN_UNIT_WORDS or (len(piece.split()) == 2 and ADDRESS_RE.search(piece)):
                 units.append(Unit(chunk_id=chunk.id, start=a, end=b, text=piece, paragraph=ln.start,
-                                  bullet=bool(bullet), label=" ".join(labels[-LABEL_LINES:])))
+                                  bullet=bool(bullet), label=" ".join(labels[-LABEL_LINES:]),
+                                  opens=opens_line(doc.text, ln.start, a)))
         if len(units) > before:
             labels = []
         elif ln.text.strip() and len(ln.text.split()) < MIN_UNIT_WORDS:
@@ -157,24 +158,36 @@ def units_of_chunk(doc: CleanDoc, chunk: Chunk, heading_starts: set[int]) -> lis
     return units
 
 
-def with_list_intros(units: list[Unit]) -> list[Unit]:
-    """Each list item with the start of the intro that announces its list: the nearest earlier
-    unit ending in ":" in the same chunk, followed by line-opening units (bulleted or not; at
-    most LIST_ITEMS unbulleted ones). A later sentence of an item's line belongs to the item.
-    ``units`` are one version's, in document order."""
+def with_list_intros(units: list[Unit], chunks: list[Chunk]) -> list[Unit]:
+    """Each unit of a list with the start of the intro that announces it (``Unit.intro``, the
+    list's id): the nearest earlier unit ending in ":", followed by the units after its line
+    (bulleted or not; up to LIST_ITEMS unbulleted lines), in its chunk and in the chunks that
+    go on with its section. A later sentence of an item's line belongs to the list too.
+    ``units`` and ``chunks`` are one version's, in document order."""
+    goes_on = {a.id: b.id for a, b in zip(chunks, chunks[1:]) if a.section == b.section}
     out: list[Unit] = []
     intro: Unit | None = None
+    chunk_id: str | None = None   # the chunk the list has reached
     plain_items = 0
     for unit in units:
-        opens_line = not out or out[-1].paragraph != unit.paragraph
-        if intro is not None and (unit.chunk_id != intro.chunk_id or (opens_line and not unit.bullet
-                                                                      and plain_items >= LIST_ITEMS)):
+        if intro is not None and unit.chunk_id != chunk_id:
+            chunk_id = _reached(goes_on, chunk_id, unit.chunk_id)
+            intro = intro if chunk_id is not None else None
+        if intro is not None and unit.opens and not unit.bullet and plain_items >= LIST_ITEMS:
             intro = None
         if intro is not None and unit.paragraph != intro.paragraph:
-            if opens_line and not unit.bullet:
+            if unit.opens and not unit.bullet:
                 plain_items += 1
             unit = replace(unit, intro=intro.start)
         out.append(unit)
         if is_list_intro(unit.text):
-            intro, plain_items = unit, 0
+            intro, chunk_id, plain_items = unit, unit.chunk_id, 0
     return out
+
+
+def _reached(goes_on: dict[str, str], start: str | None, target: str) -> str | None:
+    """``target`` when the chunks after ``start`` go on with its section up to ``target``."""
+    current = goes_on.get(start) if start is not None else None
+    while current is not None and current != target:
+        current = goes_on.get(current)
+    return current

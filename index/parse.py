@@ -12,7 +12,7 @@ from index.sections import build_sections
 from index.versions import split_versions
 
 
-PIPELINE_VERSION = "8"
+PIPELINE_VERSION = "9"  # 9: Unit.opens; a list goes on into the chunks that continue its section
 GENERIC_TITLES = {"privacy policy", "privacy notice", "privacy statement"}
 
 
@@ -48,7 +48,7 @@ def parse_document(doc: SourceDoc, max_tokens: int = DEFAULT_MAX_TOKENS, model: 
                                        f"{doc.policy_id}@{gen}", max_tokens)
         heading_starts = {s.start for s in version_sections if s.heading != "Introduction"}
         version_units = [u for chunk in version_chunks for u in units_of_chunk(cleaned, chunk, heading_starts)]
-        units.extend(with_list_intros(version_units))
+        units.extend(with_list_intros(version_units, version_chunks))
         chunks.extend(version_chunks)
     policy = Policy(id=doc.policy_id, title=policy_title(doc, cleaned.title), path=doc.path,
                     kind=doc.kind, content_hash=text_hash, versions=versions,

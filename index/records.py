@@ -71,11 +71,13 @@ class Unit:
     start: int
     end: int
     text: str
-    # Structure read at ingestion, so that ranking and list expansion are lookups:
-    paragraph: int = -1     # start offset of the source line the unit stands on
+    # Structure read at ingestion, so that ranking, list expansion and antecedents are lookups:
+    paragraph: int = -1     # paragraph id: start offset of the source line the unit stands on
     bullet: bool = False    # the line opens with a bullet or an item number
-    intro: int = -1         # start of the list intro ("… as follows:") a list item belongs to
+    intro: int = -1         # list id: start of the list intro ("… as follows:") a unit's list hangs from
     label: str = ""         # short name lines right above it (a table row's name and type)
+    opens: bool | None = None  # it opens its line (a list item, not a later sentence of one);
+                               # None: an index written before this was stored (PIPELINE_VERSION < 9)
 
 
 @dataclass

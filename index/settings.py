@@ -49,7 +49,6 @@ class AnswerSettings:
     overfetch: int = knob(4, "x k", "hand-set: rows asked of an unfiltered dense query per hit wanted")
     refresh_seconds: float = knob(5.0, "seconds", "hand-set: how often a reader looks for a new index",
                                   bounds=(0, math.inf))
-    following_chunks: int = knob(2, "chunks", "hand-set: how far a list may run on past its intro's chunk")
     # questions that are not answered (assistant/language.py) and two-part questions (assistant/question.py)
     english_min_p: float = knob(0.12, "probability of English", "the P_EN_MIN sweep on the dev half of "
                                 "bench/data/language_questions.jsonl (bench/language_bench.py): every value "
@@ -78,6 +77,7 @@ class AnswerSettings:
     list_intros: bool = knob(True, "switch", ABLATED)      # a list intro is replaced by (or joined with) its items
     require_named: bool = knob(True, "switch", ABLATED)    # "do you use Stripe?": only passages naming Stripe
     list_items: int = knob(8, "items", "hand-set: items cited in place of the intro announcing them")
+    following_chunks: int = knob(2, "chunks", "hand-set: how far a list may run on past its intro's chunk")
     stating_intro_words: int = knob(8, "words", "hand-set: an intro this long states something and stays")
     # quoting (assistant/answer.py)
     max_quote_chars: int = knob(600, "characters", "hand-set: adjacent sentences merged into one quote")

@@ -405,13 +405,15 @@ def _unit_meta(u: Unit, c: Chunk, gen: str, key: str | None) -> dict:
     meta = {"policy": c.policy, "gen": gen, "chunk_id": u.chunk_id, "version": c.version or "",
             "current": c.current, "start": u.start, "end": u.end, "section": c.section, TEXT: u.text,
             "paragraph": u.paragraph, "bullet": u.bullet, "intro": u.intro, "label": u.label}
+    if u.opens is not None:  # Chroma stores no None
+        meta["opens"] = u.opens
     return meta | {KEY: key} if key else meta
 
 
 def _unit_row(doc: str, meta: dict) -> tuple[Unit, Chunk]:
     unit = Unit(chunk_id=meta["chunk_id"], start=meta["start"], end=meta["end"], text=meta.get(TEXT, doc),
                 paragraph=meta.get("paragraph", -1), bullet=meta.get("bullet", False), intro=meta.get("intro", -1),
-                label=meta.get("label", ""))
+                label=meta.get("label", ""), opens=meta.get("opens"))
     header = Chunk(id=meta["chunk_id"], policy=meta["policy"], version=meta["version"] or None,
                    current=meta["current"], section=meta.get("section", ""), start=meta["start"],
                    end=meta["end"], text="")

@@ -34,10 +34,10 @@ if TYPE_CHECKING:
     from index.vector_table import VectorTable
 
 READ_DIR = "read"
-FORMAT = 3  # bumped whenever the columns change: tables of another format are rebuilt (3: unit notes)
+FORMAT = 4  # bumped whenever the columns change: tables of another format are rebuilt (3: unit notes, 4: opens)
 CHUNK_COLUMNS = ("id", "policy", "gen", "version", "current", "section", "start", "end", "tokens", "text")
 UNIT_COLUMNS = ("chunk_id", "policy", "gen", "version", "current", "section", "start", "end", "text",
-                "paragraph", "bullet", "intro", "label")
+                "paragraph", "bullet", "intro", "label", "opens")
 
 
 def tables_dir(db_dir: Path, stamp: float) -> Path:

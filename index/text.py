@@ -27,6 +27,14 @@ BULLET = r"(?:[*\-·•o]|\d{1,2}[.)])"
 BULLET_RE = re.compile(rf"^\s*{BULLET}\s+")
 # Looking back from a unit to its line's start, a letter or roman numeral counts too ("a)", "(ii)").
 ITEM_MARK = rf"(?:{BULLET}|\(?\w{{1,2}}[.)])"
+# What may stand between a line's start and the unit that opens it: indentation, an item mark.
+_LINE_LEAD = re.compile(rf"[ \t\u00a0]*{ITEM_MARK}?[ \t\u00a0]*")
+
+
+def opens_line(text: str, line_start: int, start: int) -> bool:
+    """Whether the unit at ``start`` opens the line beginning at ``line_start`` (a list item or
+    a paragraph), not a sentence inside it: only indentation or an item mark stand before it."""
+    return _LINE_LEAD.fullmatch(text, line_start, start) is not None
 
 
 def is_list_intro(text: str) -> bool:

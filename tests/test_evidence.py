@@ -1,8 +1,11 @@
 """Evidence expansion around list intros (assistant/evidence.py)."""
 import pytest
 
-from assistant.evidence import Evidence, expand_list_intros, list_intro_of
-from index.records import Chunk, Policy, Unit
+from assistant.evidence import Evidence, expand_list_intros, list_items
+from assistant.layout import UnitLayout
+from index.parse import parse_document
+from index.records import Chunk, Policy, SourceDoc, Unit
+from index.settings import AnswerSettings
 
 TEXT = ("Your rights\n"
         "You can email us at privacy@example.com and ask:\n"
@@ -12,59 +15,67 @@ TEXT = ("Your rights\n"
         "- Your name and postal address\n")
 
 
-def _units() -> list[Unit]:
-    units, pos = [], 0
-    for line in TEXT.splitlines(keepends=True):
-        body = line.rstrip("\n")
-        start = pos + (2 if body.startswith("- ") else 0)
-        if pos > 0:
-            units.append(Unit("c1", start, pos + len(body), TEXT[start:pos + len(body)]))
-        pos += len(line)
-    return units
+def _parsed(text: str, max_tokens: int = 400) -> tuple[list[Unit], list[Chunk]]:
+    """The units and chunks the indexer makes of ``text``."""
+    parsed = parse_document(SourceDoc("p", "p.txt", "txt", text), max_tokens)
+    return parsed.units, parsed.chunks
 
 
-class FakeStore:
-    def __init__(self):
-        self.calls = 0
+class Units:
+    """The UnitSource seam over one policy's units, counting the lookups."""
 
-    def units_in(self, chunk_id):
+    def __init__(self, units: list[Unit]):
+        self.units, self.calls = units, 0
+
+    def layout(self, policy_id: str) -> UnitLayout:
         self.calls += 1
-        return _units()
+        return UnitLayout(self.units)
 
 
-CHUNK = Chunk(id="c1", policy="p", version=None, current=True, section="Your rights", start=0,
-              end=len(TEXT), text=TEXT)
+def _units() -> list[Unit]:
+    return _parsed(TEXT)[0]
+
+
+# A header-only chunk, as the read tables give: nothing below may read text but a unit's own.
+CHUNK = Chunk(id="c1", policy="p", version=None, current=True, section="Your rights", start=0, end=0, text="")
 
 
 def _ev(unit: Unit) -> Evidence:
     return Evidence(unit, CHUNK, 0.7, 0.6, 0.1)
 
 
-def test_list_intro_of_finds_the_nearest_colon_line():
-    units = _units()
-    assert list_intro_of(units[1], units).text.endswith("and ask:")
-    assert list_intro_of(units[4], units).text == "We collect the following categories:"
-    assert list_intro_of(units[0], units) is None
+def _cited(units: list[Unit], unit: Unit, step=None) -> list[str]:
+    return [e.unit.text for e in (step or expand_list_intros)([_ev(unit)], Units(units))]
+
+
+def test_ingestion_stores_each_units_paragraph_line_opening_and_list():
+    units, _ = _parsed("We collect the following categories:\n"
+                       "- Your name and postal address. We keep it safe.\n"
+                       "  a) your email address\n"
+                       "Yes. We sell nothing at all.\n")
+    intro, name, safe, email, sell = units
+    assert [u.text for u in units] == ["We collect the following categories:", "Your name and postal address.",
+                                       "We keep it safe.", "a) your email address", "We sell nothing at all."]
+    assert name.paragraph == safe.paragraph != email.paragraph
+    assert [u.opens for u in units] == [True, True, False, True, False]   # "Yes." is no unit, yet stands first
+    assert [u.bullet for u in units] == [False, True, True, False, False]
+    assert {u.intro for u in units[1:]} == {intro.start} and intro.intro == -1
 
 
 def test_an_item_brings_an_intro_that_says_where_to_send_it():
     units = _units()
-    out = expand_list_intros([_ev(units[1])], FakeStore())
-    assert [e.unit.text for e in out] == [units[0].text, units[1].text]
+    assert _cited(units, units[1]) == [units[0].text, units[1].text]
 
 
-def test_an_item_under_a_plain_intro_stays_alone_without_asking_the_store():
+def test_an_item_under_a_plain_intro_stays_alone():
     units = _units()
-    store = FakeStore()
-    out = expand_list_intros([_ev(units[4])], store)
-    assert [e.unit.text for e in out] == [units[4].text]
-    assert store.calls == 0
+    assert _cited(units, units[4]) == [units[4].text]
+    assert _cited(units, units[0]) == [u.text for u in units[:3]]   # an intro with an address stays
 
 
 def test_a_chosen_intro_is_replaced_by_its_items():
     units = _units()
-    out = expand_list_intros([_ev(units[3])], FakeStore())
-    assert [e.unit.text for e in out] == [units[4].text]
+    assert _cited(units, units[3]) == [units[4].text]
 
 
 def _ev_text(text: str) -> Evidence:
@@ -72,7 +83,7 @@ def _ev_text(text: str) -> Evidence:
 
 
 # --- pointers, repeats, lists that run on, antecedents -----------------------------------------
-from assistant.evidence import begins_line, distinct_texts, list_items, with_antecedents  # noqa: E402
+from assistant.evidence import distinct_texts, with_antecedents  # noqa: E402
 
 
 def test_a_sentence_said_twice_is_a_candidate_once():
@@ -83,46 +94,44 @@ def test_a_sentence_said_twice_is_a_candidate_once():
 
 
 SOURCE = ("We collect the following data:\n\n  1. How and when you access your account;\n"
-          "  2. Information about the device you use. We keep it safe.\n  3. IP address.\n\nAfter the list.")
-
-
-def _units_of(*texts: str) -> list[Unit]:
-    return [Unit("c1", SOURCE.index(t), SOURCE.index(t) + len(t), t) for t in texts]
+          "  2. Information about the device you use. We keep it safe.\n  3. Your IP address.\n\nAfter the list.")
 
 
 def test_list_items_are_the_units_that_open_a_line():
-    after = _units_of("How and when you access your account;", "Information about the device you use.",
-                      "We keep it safe.", "IP address.", "After the list.")
-    assert begins_line(SOURCE, after[0].start) and not begins_line(SOURCE, after[2].start)
-    assert [u.text for u in list_items(after, SOURCE)] == [
-        "How and when you access your account;", "Information about the device you use.", "IP address.",
+    units, _ = _parsed(SOURCE)
+    layout = UnitLayout(units)
+    assert [u.text for u in list_items(layout.list_of(units[0], 0))] == [
+        "How and when you access your account;", "Information about the device you use.", "Your IP address.",
         "After the list."]
-    assert len(list_items(after, None)) == 5                    # without the source: every unit
+    assert "We keep it safe." in [u.text for u in layout.list_of(units[0], 0)]   # of the list, not an item
+    assert len(list_items(layout.list_of(units[0], 0), limit=2)) == 2
 
 
-def test_a_list_announced_at_a_chunk_end_takes_its_items_from_the_next_chunk():
-    intro, *items = _units_of("We collect the following data:", "How and when you access your account;",
-                              "IP address.")
-
-    class Store:
-        def units_in(self, chunk_id):
-            return [intro]
-
-    out = expand_list_intros([_ev(intro)], Store(), following=lambda chunk: items, sources={"p": SOURCE})
-    assert [e.unit.text for e in out] == [u.text for u in items]
+def test_a_list_goes_on_past_a_chunk_end_within_its_section_only():
+    items = [f"- Item number {i} of the categories of personal data we collect" for i in range(1, 9)]
+    text = "\n".join(["Example Privacy Policy", "", "## What we collect", "",
+                      "We collect the following categories of data:", *items, "",
+                      "## Cookies", "", "We use cookies to remember your settings on this site."]) + "\n"
+    units, chunks = _parsed(text, max_tokens=40)
+    intro = next(u for u in units if u.text.endswith("data:"))
+    listed = [u for u in units if u.text.startswith("Item number")]
+    assert len({u.chunk_id for u in listed}) >= 3 and listed[-1].chunk_id != intro.chunk_id
+    assert all(u.intro == intro.start for u in listed)
+    cookies = next(u for u in units if u.text.startswith("We use cookies"))
+    assert cookies.intro == -1                                  # another section: the list ended
+    next_chunk = chunks[[c.id for c in chunks].index(intro.chunk_id) + 1].id
+    near = [u for u in listed if u.chunk_id in (intro.chunk_id, next_chunk)]
+    assert len(near) < len(listed)
+    for reach, expected in ((8, listed), (1, near)):   # chunks the list may run on into
+        out = expand_list_intros([_ev(intro)], Units(units), AnswerSettings(following_chunks=reach))
+        assert [e.unit for e in out] == expected
 
 
 def test_a_sentence_pointing_back_brings_the_one_before():
-    text = "We also use Google Analytics and Yoast. Some or all of these tools may track you."
-    first, second = (Unit("c1", 0, 39, text[:39]), Unit("c1", 40, len(text), text[40:]))
-
-    class Store:
-        def units_in(self, chunk_id):
-            return [first, second]
-
-    out = with_antecedents([_ev(second)], Store())
-    assert [e.unit.text for e in out] == [first.text, second.text]
-    assert with_antecedents([_ev(first)], Store())[0].unit is first       # nothing to bring
+    units, _ = _parsed("We also use Google Analytics and Yoast. Some or all of these tools may track you.\n")
+    first, second = units
+    assert _cited(units, second, with_antecedents) == [first.text, second.text]
+    assert with_antecedents([_ev(first)], Units(units))[0].unit is first       # nothing to bring
 
 
 # --- questions that ask two things, and ages that are not versions ------------------------------
@@ -147,19 +156,6 @@ def test_an_age_is_not_the_old_version():
     assert OLD_VERSION_RE.search("what did the old policy say?")
 
 
-def test_the_next_chunk_continues_only_its_own_section():
-    from assistant.retrieve import next_in_section
-
-    def chunk(cid, start, section, version=None, policy="p"):
-        return Chunk(id=cid, policy=policy, version=version, current=version is None, section=section,
-                     start=start, end=start + 10, text="x")
-
-    a, b, c = chunk("a", 0, "Data"), chunk("b", 10, "Data"), chunk("c", 20, "Cookies")
-    old = chunk("o", 5, "Data", version="2018")
-    other = chunk("q", 12, "Data", policy="q")
-    assert next_in_section([c, other, b, old, a]) == {"a": b}
-
-
 def test_text_addressed_to_an_assistant_is_no_evidence():
     from assistant.evidence import without_planted_instructions
     from assistant.guard import addresses_the_assistant
@@ -174,58 +170,45 @@ def test_text_addressed_to_an_assistant_is_no_evidence():
 
 
 # --- passages read with what they need: stating intros, demonstratives, table rows, lists -------
-def _store_of(*units: Unit):
-    class Store:
-        def units_in(self, chunk_id):
-            return list(units)
-    return Store()
-
-
-def _chunk_of(text: str) -> Chunk:
-    return Chunk(id="c1", policy="p", version=None, current=True, section="S", start=0, end=len(text), text=text)
-
-
-def _unit_at(text: str, piece: str) -> Unit:
-    return Unit("c1", text.index(piece), text.index(piece) + len(piece), piece)
-
-
 def test_an_intro_that_states_the_answer_stays_beside_its_items():
-    text = ("We may deny your deletion request if retaining the information is necessary for us to:\n"
-            "- Comply with a legal obligation.\n- Detect security incidents.\n")
-    chunk = _chunk_of(text)
-    intro, first, second = (_unit_at(text, t) for t in (
-        text.splitlines()[0], "Comply with a legal obligation.", "Detect security incidents."))
-    out = expand_list_intros([Evidence(intro, chunk, 0.9, 0.6, 0.5)], _store_of(intro, first, second))
-    assert [e.unit.text for e in out] == [intro.text, first.text, second.text]
+    units, _ = _parsed("We may deny your deletion request if retaining the information is necessary for us to:\n"
+                       "- Comply with a legal obligation.\n- Detect security incidents.\n")
+    intro, first, second = units
+    assert _cited(units, intro) == [intro.text, first.text, second.text]
     # a bare announcement says nothing itself: its items replace it
-    bare = "We collect the following categories:"
-    assert [e.unit.text for e in expand_list_intros([_ev(_units()[3])], FakeStore())] == ["Your name and postal address"]
-    assert _units()[3].text == bare
+    bare = _units()[3]
+    assert bare.text == "We collect the following categories:"
+    assert _cited(_units(), bare) == ["Your name and postal address"]
 
 
 def test_a_demonstrative_brings_its_neighbour_in_the_paragraph_only():
-    from assistant.evidence import with_antecedents
-
-    text = ("We let analytics partners collect information through cookies. We do not treat this as a sale.\n\n"
-            "The right to erasure: This means that you can request deletion. You can do this by email.\n\n"
-            "Other paragraph.")
-    chunk = _chunk_of(text)
-    share, sale, erasure, how, other = (_unit_at(text, t) for t in (
-        "We let analytics partners collect information through cookies.", "We do not treat this as a sale.",
-        "The right to erasure: This means that you can request deletion.", "You can do this by email.",
-        "Other paragraph."))
-    store = _store_of(share, sale, erasure, how, other)
+    units, _ = _parsed("We let analytics partners collect information through cookies. We do not treat this as a sale.\n\n"
+                       "The right to erasure: This means that you can request deletion. You can do this by email.\n\n"
+                       "Other paragraph here.\nThese are kept for a year.\n")
+    share, sale, erasure, how, other, kept = units
 
     def cited(unit: Unit) -> list[str]:
-        return [e.unit.text for e in with_antecedents([Evidence(unit, chunk, 0.8, 0.6, 0.5)], store)]
+        return _cited(units, unit, with_antecedents)
 
     assert cited(sale) == [share.text, sale.text]           # "this" points back
     assert cited(erasure) == [erasure.text, how.text]      # the next sentence points back to it
     assert cited(how) == [erasure.text, how.text]
-    assert cited(other) == [other.text]                    # nothing across a paragraph break
+    assert cited(other) == [other.text]                    # nothing across a line break
+    assert cited(kept) == [kept.text]
     from assistant.evidence import REFERS_BACK_RE
     assert not REFERS_BACK_RE.search("This policy applies to all users.")   # the document itself
     assert not REFERS_BACK_RE.search("The right of access: This means that you may ask.")  # its own label
+
+
+def test_an_index_without_stored_line_openings_reads_them_off_its_paragraphs():
+    from dataclasses import replace
+
+    from assistant.layout import with_line_openings
+
+    units = _units()
+    old = [replace(u, opens=None) for u in units]
+    assert [u.opens for u in with_line_openings("p", old)] == [u.opens for u in units]
+    assert with_line_openings("p", units) is units
 
 
 # --- routing words -----------------------------------------------------------------------------
@@ -257,12 +240,13 @@ def test_hyphenated_words_match_the_words_users_type():
 
 # --- one copy of each text idea ----------------------------------------------------------------
 def test_a_numbered_or_lettered_item_opens_its_line():
-    from assistant.evidence import is_bulleted
-    from index.text import BULLET_RE, is_list_intro
+    from index.text import BULLET_RE, is_list_intro, opens_line
 
     source = "We collect:\n  a) your name;\n2. your email.\nWe keep it. It is safe:"
-    assert is_bulleted(source, source.index("your name")) and is_bulleted(source, source.index("your email"))
-    assert not is_bulleted(source, source.index("It is safe"))
+    line = source.index("  a)")
+    assert opens_line(source, line, source.index("your name")) and opens_line(source, line, source.index("a)"))
+    assert opens_line(source, source.index("2."), source.index("your email"))
+    assert not opens_line(source, source.index("We keep"), source.index("It is safe"))
     assert BULLET_RE.match("  2. your email").end() == 5 and not BULLET_RE.match("a) your name")
     assert is_list_intro("We collect:  ") and not is_list_intro("Note: we collect it.")
 

@@ -89,4 +89,7 @@ def test_units_come_from_the_loaded_table_as_the_store_gives_them(ctx):
     chunk_ids = sorted({u.chunk_id for u in retriever.table(POLICY).units})
     assert chunk_ids
     for chunk_id in chunk_ids:
-        assert retriever.units_in(chunk_id) == retriever.store.units_in(chunk_id)
+        in_table = [u for u in retriever.table(POLICY).units if u.chunk_id == chunk_id]
+        stored = retriever.store.units_in(chunk_id)
+        assert in_table == stored and all(isinstance(u.opens, bool) for u in stored)  # stored, not filled in
+    assert retriever.layout(POLICY).units is retriever.table(POLICY).units
