@@ -1,11 +1,12 @@
 """The ONNX graph of a BERT sentence-transformers model, written straight from its weights.
 
 Tracing the model with torch.onnx needs torch and sentence-transformers loaded (~7 s) and costs
-~4 s more (tracing, then onnxruntime's graph optimisation). The graph here is written directly
-in the fused operators onnxruntime's CPU provider runs a BERT layer with (domain com.microsoft:
-EmbedLayerNormalization, Attention, SkipLayerNormalization, BiasGelu with BERT's exact erf
-GELU), so it needs no optimisation pass either; it gives the traced model's ``hidden`` output
-(the last hidden state) to within float32 rounding (tests/test_onnx_embed.py).
+~4 s more (tracing, the onnx import, onnxruntime's graph optimisation). The graph here is
+written directly in the fused operators onnxruntime's CPU provider runs a BERT layer with
+(domain com.microsoft: EmbedLayerNormalization, Attention, BiasGelu with BERT's exact erf GELU;
+plain MatMul, Add, LayerNormalization), so it needs no optimisation pass, and serialised by
+index/onnx_proto.py: 0.3 s in all. It gives the traced model's ``hidden`` output (the last
+hidden state) to within float32 rounding (tests/test_onnx_embed.py).
 
 Only what all-MiniLM-L6-v2 is, is built: modules Transformer → mean Pooling → Normalize over a
 ``BertModel`` with absolute positions and GELU. Anything else raises ``Unsupported`` and keeps
@@ -68,11 +69,12 @@ def read_spec(model_dir: Path) -> BertSpec:
                     max_seq_length=int(window or config["max_position_embeddings"]))
 
 
-def build_graph(model_dir: Path, spec: BertSpec):
-    """The ``onnx.ModelProto``: inputs input_ids, attention_mask, token_type_ids (int64, batch x
-    tokens), output ``hidden`` (float32, batch x tokens x hidden)."""
-    from onnx import TensorProto, helper, numpy_helper
+def build_graph(model_dir: Path, spec: BertSpec) -> list:
+    """The ONNX model (``onnx_proto.model``'s parts): inputs input_ids, attention_mask,
+    token_type_ids (int64, batch x tokens), output ``hidden`` (float32, batch x tokens x hidden)."""
     from safetensors.numpy import load_file
+
+    from index import onnx_proto as proto
 
     weights = load_file(str(Path(model_dir) / "model.safetensors"))
     prefix = "bert." if "bert.embeddings.word_embeddings.weight" in weights else ""
@@ -87,11 +89,11 @@ def build_graph(model_dir: Path, spec: BertSpec):
     nodes: list = []
 
     def const(name: str, array: np.ndarray) -> str:
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        inits.append(proto.tensor(name, array))
         return name
 
     def node(op: str, inputs: list[str], output: str, domain: str = "", **attrs) -> str:
-        nodes.append(helper.make_node(op, inputs, [output], name=output, domain=domain, **attrs))
+        nodes.append(proto.node(op, inputs, [output], output, domain, **attrs))
         return output
 
     def residual_norm(value: str, bias: str, skip: str, gamma: str, beta: str, out: str) -> str:
@@ -105,15 +107,15 @@ def build_graph(model_dir: Path, spec: BertSpec):
     if word.ndim != 2 or word.shape[1] != spec.hidden or spec.hidden % spec.heads:
         raise Unsupported(f"word embeddings {word.shape} for hidden size {spec.hidden}, {spec.heads} heads")
     for name in ("input_ids", "token_type_ids", "attention_mask"):
-        node("Cast", [name], f"{name}_32", to=TensorProto.INT32)
+        node("Cast", [name], f"{name}_32", to=proto.INT32)
     emb = "embeddings."
-    nodes.append(helper.make_node(
+    nodes.append(proto.node(
         "EmbedLayerNormalization",
         ["input_ids_32", "token_type_ids_32", const("word", word),
          const("position", w(emb + "position_embeddings.weight")),
          const("token_type", w(emb + "token_type_embeddings.weight")),
          const("embed_gamma", w(emb + "LayerNorm.weight")), const("embed_beta", w(emb + "LayerNorm.bias"))],
-        ["layer0_in", "mask_sum"], name="embeddings", domain=MS, epsilon=spec.epsilon))
+        ["layer0_in", "mask_sum"], "embeddings", MS, epsilon=spec.epsilon))
     x = "layer0_in"
     for i in range(spec.layers):
         p, n = f"encoder.layer.{i}.", f"l{i}_"
@@ -135,10 +137,7 @@ def build_graph(model_dir: Path, spec: BertSpec):
                           "hidden" if i == spec.layers - 1 else f"layer{i + 1}_in")
 
     axes = ["batch", "tokens"]
-    inputs = [helper.make_tensor_value_info(name, TensorProto.INT64, axes)
-              for name in ("input_ids", "attention_mask", "token_type_ids")]
-    output = helper.make_tensor_value_info("hidden", TensorProto.FLOAT, axes + [spec.hidden])
-    graph = helper.make_graph(nodes, "sentence_encoder", inputs, [output], inits)
-    return helper.make_model(graph, producer_name="policychat.index.onnx_build",
-                             opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(MS, 1)])
-
+    inputs = [proto.value_info(name, proto.INT64, axes) for name in ("input_ids", "attention_mask", "token_type_ids")]
+    output = proto.value_info("hidden", proto.FLOAT, axes + [spec.hidden])
+    return proto.model(nodes, inits, inputs, [output], "sentence_encoder", "policychat.index.onnx_build",
+                       {"": OPSET, MS: 1})

@@ -58,14 +58,13 @@ def build(model_path: str, db_dir: Path, model_name: str) -> Path:
     """Write the model in ``model_path`` (a sentence-transformers folder) as ONNX, without torch
     (index/onnx_build.py); raises ``onnx_build.Unsupported`` for a model it does not know."""
     from index.onnx_build import build_graph, read_spec
+    from index.onnx_proto import write as write_model
 
     spec = read_spec(Path(model_path))
     graph = build_graph(Path(model_path), spec)  # before any file is written: it may be Unsupported
 
     def write(folder: Path) -> dict:
-        import onnx
-
-        onnx.save(graph, str(folder / "model.onnx"))
+        write_model(folder / "model.onnx", graph)
         shutil.copyfile(Path(model_path) / "tokenizer.json", folder / "tokenizer.json")
         return {"max_seq_length": spec.max_seq_length, "dimension": spec.hidden, "built": "weights"}
 

@@ -21,7 +21,8 @@ from index.store import Store, open_client
 from index.tables import READ_DIR, TableReader
 from assistant.unit_table import text_notes
 
-HEAVY = ("torch", "transformers", "sentence_transformers", "chromadb", "sklearn", "lightgbm")  # the ranker runs in numpy
+HEAVY = ("torch", "transformers", "sentence_transformers", "chromadb", "sklearn", "lightgbm",  # the ranker runs in numpy
+         "onnx")  # the ONNX model is written without it (index/onnx_proto.py)
 
 
 FRESH_ASK = """

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from index.embed import default_model_name, default_model_path
+from index import onnx_proto as proto
 from index.onnx_build import Unsupported, read_spec
 from index.onnx_embed import SPEC, BulkEmbedder, OnnxEmbedder, build, ensure_export, export, export_dir
 
@@ -142,3 +143,39 @@ def test_a_model_that_cannot_be_exported_indexes_with_sentence_transformers(tmp_
         bulk = BulkEmbedder(lambda: model, tmp_path / "db", NAME, str(folder), precision="fp32")
         assert bulk.model is model
     assert "indexing with sentence-transformers" in caplog.text
+
+
+def test_the_hand_written_protobuf_reads_back_as_what_onnx_helper_makes():
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    arrays = {"w": np.arange(6, dtype=np.float32).reshape(2, 3).T, "i": np.array([-1, 2**40], np.int64),
+              "j": np.array([[7]], np.int32)}
+    ours = proto.model([proto.node("LayerNormalization", ["x", "w"], ["y"], "norm", epsilon=1e-12, axis=-1),
+                        proto.node("Attention", ["y", "i"], ["z", "m"], "att", "com.microsoft", num_heads=12)],
+                       [proto.tensor(k, v) for k, v in arrays.items()],
+                       [proto.value_info("x", proto.INT64, ["batch", 3])],
+                       [proto.value_info("z", proto.FLOAT, ["batch", "tokens", 384])], "g", "p", {"": 17, "com.microsoft": 1})
+    theirs = helper.make_model(
+        helper.make_graph([helper.make_node("LayerNormalization", ["x", "w"], ["y"], "norm", epsilon=1e-12, axis=-1),
+                           helper.make_node("Attention", ["y", "i"], ["z", "m"], "att", domain="com.microsoft",
+                                            num_heads=12)],
+                          "g", [helper.make_tensor_value_info("x", TensorProto.INT64, ["batch", 3])],
+                          [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", "tokens", 384])],
+                          [numpy_helper.from_array(np.ascontiguousarray(v), k) for k, v in arrays.items()]),
+        producer_name="p", ir_version=proto.IR_VERSION,
+        opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    assert onnx.ModelProto.FromString(b"".join(bytes(p) for p in ours)) == theirs
+
+
+def test_the_built_model_file_parses_as_onnx(built):
+    import onnx
+
+    model = onnx.load(str(export_dir(built, NAME) / "model.onnx"))
+    ops = [n.op_type for n in model.graph.node]
+    assert ops.count("Attention") == ops.count("BiasGelu") == 6 and ops.count("LayerNormalization") == 12
+    known = {i.name for i in model.graph.input} | {t.name for t in model.graph.initializer}
+    for n in model.graph.node:   # every input is defined before it is used
+        assert set(n.input) <= known, n.name
+        known |= set(n.output)
+    assert [o.name for o in model.graph.output] == ["hidden"] and "hidden" in known
