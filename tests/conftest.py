@@ -49,8 +49,8 @@ def corpus_db(tmp_path_factory, embedder) -> Path:
     from index.pipeline import Indexer
     from index.store import Store, open_client
 
-    from index.embed import default_model_name
-    from index.onnx_embed import export
+    from index.embed import default_model_name, default_model_path
+    from index.onnx_embed import ensure_export
     from assistant.unit_table import text_notes
     from index.tables import write_tables
     from insights.service import IndexLabels
@@ -58,7 +58,8 @@ def corpus_db(tmp_path_factory, embedder) -> Path:
     db = tmp_path_factory.mktemp("corpus-db")
     store = Store(open_client(db))
     Indexer(store, lambda: embedder, labels=IndexLabels()).run([BUNDLED_CORPUS])
-    export(embedder, db, default_model_name())  # what `policychat index` leaves for query processes
+    # what `policychat index` leaves for query processes: the ONNX model built from the weights
+    ensure_export(db, default_model_name(), default_model_path(), lambda: embedder)
     write_tables(store, db, text_notes)
     return db
 

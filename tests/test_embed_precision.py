@@ -36,3 +36,20 @@ def test_questions_are_always_embedded_in_float32(both):
     fp32, bf16 = both
     for question in ("how long do you keep my data?", "who receives my payment details"):
         assert np.abs(bf16.embed_query(question) - fp32.embed_query(question)).max() < 1e-6
+
+
+@pytest.mark.parametrize("flags, fast", [
+    ("fpu sse avx512f amx_bf16 amx_tile amx_int8", True),
+    ("fpu sse avx2 avx512f avx512_bf16", False),     # bfloat16 instructions, no tiles
+    ("fpu sse amx_tile", False),
+])
+def test_bfloat16_is_chosen_from_the_cpu_flags_without_torch(tmp_path, monkeypatch, flags, fast):
+    from index import embed
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n\nprocessor\t: 1\n")
+    assert embed.bf16_is_fast(cpuinfo) is fast
+    assert embed.bf16_is_fast(tmp_path / "missing") is False   # not Linux
+    monkeypatch.setattr(embed, "bf16_is_fast", lambda: fast)
+    assert embed.resolve_precision("auto") == ("bf16" if fast else "fp32")
+    assert embed.resolve_precision("fp32") == "fp32" and embed.resolve_precision("bf16") == "bf16"

@@ -1,5 +1,6 @@
-"""The light query path: the ONNX export answers like sentence-transformers, the read tables
-answer like the Chroma store, and a fresh `policychat ask` imports neither torch nor chromadb."""
+"""The light paths: the read tables answer like the Chroma store, a fresh `policychat ask`
+imports neither torch nor chromadb, a fresh `policychat index` no torch (the ONNX model itself:
+tests/test_onnx_embed.py)."""
 from __future__ import annotations
 
 import json
@@ -13,40 +14,15 @@ import pytest
 from conftest import ROOT
 from index.config import BUNDLED_CORPUS
 from index.embed import default_model_name
-from index.onnx_embed import SPEC, OnnxEmbedder, export_dir
+from index.onnx_embed import SPEC, export_dir
 from index.pipeline import Indexer
 from index.snapshot import stamp_of
 from index.store import Store, open_client
 from index.tables import READ_DIR, TableReader
 from assistant.unit_table import text_notes
 
-VARIED = ["who receives my payment data?", "", "a", "How long do you keep my data?",
-          "We share your credit card details with Stripe. " * 60,          # past the 256-token window
-          "Ünïcödé, accents — and 日本語のテキスト 🙂", "GDPR/CCPA: opt-out (§1798.120)",
-          "  leading and trailing spaces  ", "e-mail: service@podpartner.com; tel. +1 (555) 010-0199"]
-HEAVY = ("torch", "transformers", "sentence_transformers", "chromadb", "sklearn", "lightgbm")  # the ranker runs in numpy
-
-
-def test_onnx_vectors_match_sentence_transformers(corpus_db, embedder):
-    onnx = OnnxEmbedder.load(corpus_db, default_model_name())
-    assert onnx is not None
-    ours, theirs = onnx.embed(VARIED), embedder.embed(VARIED)
-    assert ours.shape == theirs.shape
-    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
-    cosines = (ours * theirs).sum(axis=1)
-    assert cosines.min() >= 0.999, dict(zip(VARIED, cosines))
-    assert onnx.token_counts(VARIED) == embedder.token_counts(VARIED)
-    assert np.allclose(onnx.embed_query(VARIED[0]), ours[0], atol=1e-5)  # batch-independent
-
-
-def test_a_missing_or_damaged_export_falls_back(tmp_path):
-    name = default_model_name()
-    assert OnnxEmbedder.load(tmp_path, name) is None
-    folder = export_dir(tmp_path, name)
-    folder.mkdir(parents=True)
-    (folder / SPEC).write_text(json.dumps({"name": name, "max_seq_length": 256, "dimension": 384}))
-    (folder / "model.onnx").write_bytes(b"not a model")
-    assert OnnxEmbedder.load(tmp_path, name) is None
+HEAVY = ("torch", "transformers", "sentence_transformers", "chromadb", "sklearn", "lightgbm",  # the ranker runs in numpy
+         "onnx")  # the ONNX model is written without it (index/onnx_proto.py)
 
 
 FRESH_ASK = """
@@ -147,14 +123,23 @@ def test_read_tables_follow_a_reindex(tmp_path, corpus_copy, embedder):
     assert '"format": -' not in head.read_text()
 
 
-@pytest.mark.slow  # loads the model to export it
-def test_index_command_leaves_the_export_and_tables(tmp_path, corpus_copy, cli):
+@pytest.mark.slow  # indexes a policy
+def test_index_in_a_fresh_process_imports_no_torch_and_leaves_the_model_and_tables(tmp_path, corpus_copy,
+                                                                                   monkeypatch):
+    monkeypatch.setenv("POLICYCHAT_EMBED_PRECISION", "fp32")  # bfloat16 (AMX machines) runs in torch
     db = tmp_path / "db"
-    result = cli("index", str(corpus_copy / "podpartner.txt"), "--db", str(db), "--quiet")
-    assert result.returncode == 0, result.stderr
-    assert OnnxEmbedder.load(db, default_model_name()) is not None
+    policies = tmp_path / "two"
+    policies.mkdir()
+    for name in ("podpartner.txt", "alopal.txt"):
+        (corpus_copy / name).rename(policies / name)
+    got = fresh_process("--db", str(db), "index", str(policies), "--quiet")
+    assert got["code"] == 0 and set(got["heavy"]) == {"chromadb"}  # the model is built from its weights
+    spec = json.loads((export_dir(db, default_model_name()) / SPEC).read_text())
+    assert spec["built"] == "weights"
     assert (db / READ_DIR / str(int(stamp_of(db))) / "policies.json").is_file()
     assert any((db / "bm25").iterdir())
+    asked = fresh_process("--db", str(db), "ask", "who receives my payment data?", "--policy", "podpartner", "--json")
+    assert asked["code"] == 0 and asked["heavy"] == [] and json.loads(asked["out"])["citations"]
 
 
 def test_the_app_is_warm_before_it_exists_and_healthz_says_so(corpus_db, embedder, tmp_path, monkeypatch):

@@ -8,8 +8,8 @@ from functools import cached_property
 from pathlib import Path
 
 from assistant.generate import chat_model
-from index.embed import Embedder, default_model_name
-from index.onnx_embed import BulkEmbedder, OnnxEmbedder, export, has_export
+from index.embed import Embedder, default_model_name, default_model_path
+from index.onnx_embed import BulkEmbedder, OnnxEmbedder, ensure_export, has_export
 from index.settings import Settings
 from index.snapshot import guarded_write
 from index.store import Store
@@ -91,9 +91,14 @@ class AppContext:
         from insights.service import IndexLabels
 
         model_name = default_model_name(self.settings.embed_model)
-        # Bulk embedding runs on the model's ONNX export (index/onnx_embed.py: half the CPU)
-        return Indexer(self.store, lambda: BulkEmbedder(lambda: self.embedder, self.db_dir, model_name),
-                       self.max_tokens, model_name=model_name, labels=IndexLabels())
+        # Bulk embedding runs on the model's ONNX export (index/onnx_embed.py: half the CPU, and
+        # in float32 no torch import)
+        bulk = lambda: BulkEmbedder(lambda: self.embedder, self.db_dir, model_name,  # noqa: E731
+                                    self._model_path(), self.settings.embed_precision)
+        return Indexer(self.store, bulk, self.max_tokens, model_name=model_name, labels=IndexLabels())
+
+    def _model_path(self) -> str:
+        return default_model_path(self.settings.embed_model)
 
     def index(self, paths: list[Path], prune: bool = False, progress=None):
         """One indexing run; in embedded mode a run that dies is rolled back on the next open."""
@@ -109,11 +114,11 @@ class AppContext:
         """Write what query processes load instead of computing: the ONNX export of the model
         (once), the read tables and the BM25 index of the current index."""
         if not self.reader.policies():
-            return  # nothing to read yet: no reason to load the model for an export
+            return  # nothing to read yet: no reason to write an export
         name = default_model_name(self.settings.embed_model)
         if not has_export(self.db_dir, name):
             try:
-                export(self.embedder, self.db_dir, name)
+                ensure_export(self.db_dir, name, self._model_path(), lambda: self.embedder)
             except Exception as exc:  # questions still work, with sentence-transformers
                 log.warning("could not export the embedding model to ONNX (%s: %s); questions will "
                             "load sentence-transformers instead", type(exc).__name__, exc)
