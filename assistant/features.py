@@ -1,6 +1,7 @@
 """Features of each candidate unit for one question: what the ranker reads.
 
-Dense similarity of the unit and of its chunk, the chunk's hybrid (dense + BM25) rank, IDF
+Dense similarity of the unit and of its chunk, the learned match (assistant/match.py) with
+its gap to the best candidate and its rank, the chunk's hybrid (dense + BM25) rank, IDF
 overlap with the unit and with its heading, practice agreement (question practice · unit
 practice), typed entities the question asks for, structure and position. Pure functions over
 a UnitTable and a Question; the one list of names is FEATURES.
@@ -35,7 +36,9 @@ FEATURES = (
     # specific one ("do you share it with lawyers?") by the passage that says the words.
     "specific", "specific*dense", "specific*lexical", "specific*practice_match",
     *(f"asks_{k}*has_{k}" for k in KINDS), *(f"has_{k}" for k in KINDS),
+    "match", "match_gap", "match_rank",
 )
+MATCH_COLUMNS = slice(FEATURES.index("match"), FEATURES.index("match") + 3)
 
 
 class Idf:
@@ -56,16 +59,19 @@ class Question:
     practice: np.ndarray         # (labels,) P(question asks about practice)
     asks: np.ndarray             # (entity kinds,) 0/1: the question asks for a value of that kind
     named: list[str]             # names the question asks about ("Stripe"), lower-cased
+    matched: np.ndarray | None = None  # the vector moved by the match model (None: the vector itself)
     idf: dict[str, float] = field(default_factory=dict)  # its terms' IDF in the searched index
     idf_ceiling: float = 1.0     # the IDF of a term the index has never seen
 
     @classmethod
-    def of(cls, text: str, vector: np.ndarray, practice: np.ndarray) -> "Question":
+    def of(cls, text: str, vector: np.ndarray, practice: np.ndarray,
+           matched: np.ndarray | None = None) -> "Question":
         terms = content_terms(text)
         meaningful = set(terms)
         pairs = {p for p in term_pairs(text, drop_generic=False) if p[0] in meaningful and p[1] in meaningful}
         return cls(text=text, vector=np.asarray(vector, dtype=np.float32), terms=terms, pairs=pairs,
-                   practice=np.asarray(practice, dtype=np.float32), asks=asks_for(text), named=named_in(text))
+                   practice=np.asarray(practice, dtype=np.float32), asks=asks_for(text), named=named_in(text),
+                   matched=None if matched is None else np.asarray(matched, dtype=np.float32))
 
 
 @lru_cache(maxsize=1)
@@ -164,7 +170,21 @@ def candidate_features(q: Question, table: UnitTable, rows: np.ndarray, hits: li
     out[:, 23] = specific * out[:, 9]
     has = table.entities[rows]
     out[:, 24:24 + len(KINDS)] = q.asks * has
-    out[:, 24 + len(KINDS):] = has
+    out[:, 24 + len(KINDS):MATCH_COLUMNS.start] = has
+    out[:, MATCH_COLUMNS] = match_columns(q.vector if q.matched is None else q.matched, table.vectors[rows])
+    return out
+
+
+def match_columns(matched: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """The match features of candidates with these unit ``vectors``: the cosine with the moved
+    question vector, its gap to the best candidate, and log(1 + its rank among them)."""
+    score = np.asarray(vectors, dtype=np.float32) @ np.asarray(matched, dtype=np.float32)
+    out = np.zeros((len(score), 3), dtype=np.float32)
+    if not len(score):
+        return out
+    rank = np.empty(len(score), dtype=np.float32)
+    rank[np.argsort(-score, kind="stable")] = np.arange(len(score), dtype=np.float32)
+    out[:, 0], out[:, 1], out[:, 2] = score, score - score.max(), np.log1p(rank)
     return out
 
 

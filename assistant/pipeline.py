@@ -26,6 +26,7 @@ from assistant.features import Question, answerable_features, candidate_features
 from assistant.generate import Generated, Generator, check_citations
 from assistant.guard import is_injection
 from assistant.language import UNSUPPORTED_LANGUAGE_TEXT, LanguageDetector
+from assistant.match import MatchModel
 from assistant.question import normalize_question, question_parts
 from assistant.ranker import Ranker
 from assistant.records import Answer, Scope
@@ -49,12 +50,14 @@ class Assistant:
     def __init__(self, retriever: Retriever, embedder: QueryEmbedder, chat_model=None,
                  ranker: Ranker | None = None, settings: Settings | None = None,
                  language: LanguageDetector | None = None,
-                 changes: Callable[[str, str], Any] | None = None, generator: AnswerGenerator | None = None):
+                 changes: Callable[[str, str], Any] | None = None, generator: AnswerGenerator | None = None,
+                 match: MatchModel | None = None):
         self.retriever = retriever
         self.embedder = embedder
         self.settings = settings or Settings()
         self.answering = self.settings.answer  # the answering knobs
         self.ranker = ranker if ranker is not None else Ranker.load(settings=self.answering)
+        self.match = match if match is not None else MatchModel.load()  # the ranker's match features
         self.language = language or LanguageDetector(settings=self.answering)
         # (policy id, question) -> an answer from the aligned versions, or None: "what changed
         # about cookies?" is answered from the version diff (insights.Insights.answer_change)
@@ -264,7 +267,7 @@ class Assistant:
         features, the chunk hits, the Question), one block per version searched."""
         table = self.retriever.table(pid)
         current = self.retriever.version_label(pid, None)
-        q = Question.of(question, vector, self.retriever.question_practice(vector))
+        q = Question.of(question, vector, self.retriever.question_practice(vector), self.match.question(vector))
         dense_all = table.vectors @ np.asarray(vector, dtype=np.float32) if len(table) else np.zeros(0, np.float32)
         out = []
         for version in versions:

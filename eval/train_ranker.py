@@ -9,10 +9,12 @@ eval/gold.jsonl. Steps:
    of each training fold get probabilities from heads fit without that fold (cross-fitting);
 3. candidate features for every training question through Assistant.candidates (the same
    code that answers), labelled by overlap with the gold spans;
+   the match map (assistant/match.py, eval/fit_match.py) is cross-fitted the same way: each
+   fold's match features come from a map fit without that fold;
 4. gradient-boosted trees on them (out of fold they beat logistic regression and a listwise
    softmax: docs/quality.md), exported to the model file and applied with numpy; thresholds
    (abstain, cite) chosen on out-of-fold probabilities;
-5. assistant/models/practice.npz and assistant/models/ranker.json, with their provenance.
+5. assistant/models/practice.npz, match.npz and ranker.json, with their provenance.
 """
 from __future__ import annotations
 
@@ -28,13 +30,15 @@ from pathlib import Path
 import numpy as np
 
 import index  # noqa: F401  (offline switches)
-from assistant.features import FEATURES, answerable_features
+from assistant.features import FEATURES, MATCH_COLUMNS, answerable_features, match_columns
+from assistant.match import MODEL_PATH as MATCH_PATH, MatchModel
 from assistant.pipeline import Assistant
 from assistant.practice import LABELS, MODEL_PATH as PRACTICE_PATH, PracticeModel, label_of
 from assistant.ranker import MODEL_PATH as RANKER_PATH, Ranker, Thresholds, Trees
 from assistant.retrieve import Retriever
 from assistant.route import topic_of
 from eval import policyqa
+from eval.fit_match import EPOCHS, GOLD_WEIGHT as MATCH_GOLD_WEIGHT, L2, fit_match
 from eval.metrics import COVER, EvidenceNotFound, coverage, locate_evidence
 from eval.runner import load_gold
 from index.config import BUNDLED_CORPUS
@@ -66,6 +70,7 @@ class Sample:
     terms: list = None          # the candidates' content terms
     spans: np.ndarray = None    # (candidates, 2) the candidates' start/end in the policy text
     gold: list = None           # the gold spans [(start, end)] (for metric-shaped objectives)
+    vectors: np.ndarray = None  # (candidates, dim) the candidates' unit vectors
 
 
 def build_index(db: Path, paths: list[Path], embedder):
@@ -124,7 +129,8 @@ def candidate_samples(assistant, embedder, items, source: str, group: int, spans
             chars = np.array([len(table.units[i].text) for i in rows.tolist()], dtype=np.float32)
             spans = np.array([(table.units[i].start, table.units[i].end) for i in rows.tolist()], dtype=np.int64)
             out.append(Sample(source, group, qid, answerable, features, labels, chars, q,
-                              [table.terms[i] for i in rows.tolist()], spans.reshape(-1, 2), list(gold)))
+                              [table.terms[i] for i in rows.tolist()], spans.reshape(-1, 2), list(gold),
+                              table.vectors[rows]))
     return out
 
 
@@ -169,6 +175,24 @@ def pick(s: Sample, p: np.ndarray, th: Thresholds) -> list[int]:
         chosen.append(int(i))
         chars += float(s.chars[i])
     return chosen
+
+
+def cross_fit_match(samples: list[Sample], folds: list[int]) -> dict:
+    """Replace each sample's match features by those of a map fit without its fold; how often
+    the match alone puts a gold unit first, out of fold, against MiniLM's cosine."""
+    for fold in folds:
+        model = fit_match([s for s in samples if s.group != fold], seed=SEED)
+        for s in samples:
+            if s.group == fold:
+                s.features[:, MATCH_COLUMNS] = match_columns(model.question(s.question.vector), s.vectors)
+    col = {name: i for i, name in enumerate(FEATURES)}
+    report = {}
+    for source in ("policyqa", "gold"):
+        rows = [s for s in samples if s.source == source and s.answerable and s.labels.any()]
+        for name in ("dense", "match"):
+            hits = [float(s.labels[int(np.argmax(s.features[:, col[name]]))]) for s in rows]
+            report[f"{source}_top1_{name}"] = round(float(np.mean(hits)), 4) if hits else None
+    return report
 
 
 def out_of_fold(samples: list[Sample], folds: list[int], gold_weight: float) -> list[tuple[Sample, np.ndarray]]:
@@ -304,10 +328,11 @@ def main(argv: list[str] | None = None) -> int:
     by_id = {q.id: q for q in questions}
     samples: list[Sample] = []
     placeholder = Ranker(FEATURES, np.zeros(len(FEATURES)), np.ones(len(FEATURES)), np.zeros(len(FEATURES)), 0.0)
+    unmoved = MatchModel.identity(q_vectors.shape[1])  # the match features are cross-fitted below
     for fold in train_folds:
         fold_practice = practice_without(fold)
         retriever = Retriever(pqa_store, embedder, practice=fold_practice)
-        assistant = Assistant(retriever, embedder, ranker=placeholder)
+        assistant = Assistant(retriever, embedder, ranker=placeholder, match=unmoved)
         items = [(q.id, q.question, q.policy, True) for q in train_qs if fold_of[q.policy] == fold and q.id in sample_ids]
         samples += candidate_samples(assistant, embedder, items, "policyqa", fold, lambda qid: by_id[qid].type_spans)
     print(f"policyqa candidates in {time.perf_counter() - started:.0f} s", file=sys.stderr)
@@ -324,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
             gold_spans[g["id"]] = [span for pid, span in locate_evidence(g["evidence"], texts) if pid == g["policy"]]
         except EvidenceNotFound:
             gold_spans[g["id"]] = []
-    gold_assistant = Assistant(Retriever(gold_store, embedder, practice=practice), embedder, ranker=placeholder)
+    gold_assistant = Assistant(Retriever(gold_store, embedder, practice=practice), embedder, ranker=placeholder,
+                               match=unmoved)
     # An off-topic question without a policy ("what's the weather in Paris") is unanswerable by each.
     gold_samples = candidate_samples(gold_assistant, embedder,
                                      [(g["id"], g["question"], pid, bool(g["answerable"])) for g in gold_items
@@ -334,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
         s.group = i % len(train_folds)   # gold dev is cross-fitted alongside the PolicyQA folds
         s.group = train_folds[s.group]
     samples += gold_samples
+    match_report = cross_fit_match(samples, train_folds)
+    match = fit_match(samples, seed=SEED)
+    print(f"match map fit in {time.perf_counter() - started:.0f} s: {match_report}", file=sys.stderr)
     if args.dump:  # for experiments on the same candidates
         args.dump.write_bytes(pickle.dumps(samples))
     answerable = [s for s in samples if s.answerable]
@@ -350,10 +379,13 @@ def main(argv: list[str] | None = None) -> int:
         "gold_dev_questions": len(gold_samples), "gold_weight": gold_weight, "gold_weight_sweep": weight_sweep,
         "model": {"kind": "HistGradientBoostingClassifier", **{k: v for k, v in BOOSTING.items() if k != "random_state"}},
         "rows": int(sum(len(s.labels) for s in samples)), "out_of_fold": report,
+        "match": {"fit": "eval/fit_match.py", "epochs": EPOCHS, "l2": L2, "gold_weight": MATCH_GOLD_WEIGHT,
+                  "out_of_fold": match_report},
         "seconds": round(time.perf_counter() - started),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     practice.save(args.out / PRACTICE_PATH.name)
+    match.save(args.out / MATCH_PATH.name)
     ranker = replace(fitted, thresholds=thresholds, answerable_mean=a_mean.astype(np.float32),
                      answerable_scale=a_scale.astype(np.float32), answerable_weights=a_w.astype(np.float32),
                      answerable_bias=a_b, provenance=provenance)

@@ -72,10 +72,10 @@ class AnswerSettings:
     max_units: int | None = knob(None, "passages per policy", FITTED)
     max_chars: int | None = knob(None, "characters per policy", FITTED)
     # context steps after ranking (assistant/evidence.py), each switched off in turn by eval.ablate
-    question_parts: bool = knob(True, "switch", ABLATED)   # a two-part question: the best passage of each part
+    question_parts: bool = knob(False, "switch", ABLATED)  # a two-part question: the best passage of each part
     antecedents: bool = knob(True, "switch", ABLATED)      # "These cookies …" brings the sentence it points to
     list_intros: bool = knob(True, "switch", ABLATED)      # a list intro is replaced by (or joined with) its items
-    require_named: bool = knob(True, "switch", ABLATED)    # "do you use Stripe?": only passages naming Stripe
+    require_named: bool = knob(False, "switch", ABLATED)   # "do you use Stripe?": only passages naming Stripe
     list_items: int = knob(8, "items", "hand-set: items cited in place of the intro announcing them")
     following_chunks: int = knob(2, "chunks", "hand-set: how far a list may run on past its intro's chunk")
     stating_intro_words: int = knob(8, "words", "hand-set: an intro this long states something and stays")

@@ -22,7 +22,6 @@ from index.errors import GenerationFailed, SettingError
 from index.settings import Settings
 
 PAYMENT_Q, PAYMENT_P = "who receives my payment data?", "alipartnership"
-WHY_Q = "why do u need my payment details"   # three extractive sources on alipartnership
 
 
 class ScriptedChatModel(BaseChatModel):
@@ -95,10 +94,10 @@ def test_model_answer_with_a_valid_citation(ctx, payment_base):
     assert answer.to_contract()["citations"][0] == payment_base.citations[stripe].to_dict()
 
 
-def test_markers_are_renumbered_in_order_of_use(ctx, offline):
-    base = offline.ask(WHY_Q, policy=PAYMENT_P)
-    assert len(base.citations) >= 2  # two since the gradient-boosted ranker (three before)
-    answer = llm(ctx, scripted("They are used for fraud screening [2][1].")).ask(WHY_Q, policy=PAYMENT_P)
+def test_markers_are_renumbered_in_order_of_use(ctx, payment_base):
+    base = payment_base
+    assert len(base.citations) >= 2  # the fraud-screening sentence and Stripe's
+    answer = llm(ctx, scripted("They are used for fraud screening [2][1].")).ask(PAYMENT_Q, policy=PAYMENT_P)
     assert answer.mode == "llm"
     assert answer.text == "They are used for fraud screening [1][2]."
     assert answer.citations == [base.citations[1], base.citations[0]]
