@@ -54,14 +54,19 @@ class UnitLayout:
         return out
 
 
+_warned: list[str] = []
+
+
 def with_line_openings(policy: str, units: list[Unit]) -> list[Unit]:
     """``units`` (in document order) of an index written before ``Unit.opens`` was stored, with
     it read off their paragraphs instead: the first unit of each opens it. Those indexes answer
     on, with lists that stop at a chunk's end, until ``policychat index`` rebuilds them."""
     if all(u.opens is not None for u in units):
         return units
-    log.warning("the index of %s predates PIPELINE_VERSION 9 (list structure); `policychat index` "
-                "rebuilds it", policy)
+    if not _warned:  # once per process, not once per policy of a large index
+        _warned.append(policy)
+        log.warning("the index (%s and maybe others) predates PIPELINE_VERSION 9 (list structure); "
+                    "`policychat index` rebuilds it", policy)
     out: list[Unit] = []
     for u in units:
         opens = u.opens if u.opens is not None else not out or out[-1].paragraph != u.paragraph

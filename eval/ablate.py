@@ -15,7 +15,6 @@ from assistant.pipeline import Assistant
 from assistant.retrieve import Retriever
 from eval import metrics as M
 from eval import suite
-from eval.suite import paraphrase_items, paraphrase_totals
 from eval.runner import _source_texts, gold_policies, load_gold, run_ours
 from eval.splits import select
 from index.settings import AnswerSettings, Settings
@@ -33,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     gold = load_gold()
     items = select(gold, "dev")
     # the ranker was fit on gold dev, so a step's worth on new questions shows on the rewordings
-    reworded = paraphrase_items(gold)
+    reworded = suite.paraphrase_items(gold)
     texts = _source_texts(ctx, gold_policies(items + reworded))
     variants = [("all steps", base)] + [(f"without {s}", base.with_answer(**{s: False})) for s in SWITCHES]
     variants.append(("no steps", base.with_answer(**{s: False for s in SWITCHES})))
@@ -46,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         rows, _ = run_ours(ctx, items, texts)
         totals = M.summarize(rows)
         para_rows, _ = run_ours(ctx, reworded, texts)
-        para = {**M.summarize(para_rows), **paraphrase_totals(para_rows)}
+        para = suite.paraphrase_totals(para_rows)
 
         def ask_factory(store, settings=settings):
             assistant = Assistant(Retriever(store, ctx.embedder, settings=settings.answer), ctx.embedder,

@@ -308,12 +308,6 @@ class Store:
         order = np.argsort(-sims, kind="stable")[:k]
         return [(*_unit_row(got["documents"][i], got["metadatas"][i]), float(sims[i])) for i in order]
 
-    def units_in(self, chunk_id: str) -> list[Unit]:
-        """All citation units of one chunk, in document order."""
-        got = self.units.get(where={"chunk_id": chunk_id}, include=READ)
-        units = [_unit_row(d, m)[0] for d, m in zip(got["documents"], got["metadatas"])]
-        return sorted(units, key=lambda u: u.start)
-
     def unit_rows_of(self, gen: str) -> tuple[list[tuple[Unit, Chunk]], np.ndarray]:
         """Every unit of one policy generation with its chunk header, and their vectors."""
         got = self.units.get(where={"gen": gen}, include=["embeddings", *READ])
@@ -390,7 +384,7 @@ class Store:
 
 
 for _name in ("count", "policies", "generations", "source_text", "source_texts", "chunk_rows", "query_chunks",
-              "query_units", "rank_units", "units_in", "unit_rows_of", "unit_centrality", "unit_vectors_by_key",
+              "query_units", "rank_units", "unit_rows_of", "unit_centrality", "unit_vectors_by_key",
               "stored_labels",
               "replace_policies", "remove_policy", "remove_orphans"):
     setattr(Store, _name, _guarded(getattr(Store, _name)))

@@ -165,16 +165,6 @@ class Tables:
         c = self.units.columns
         return _unit_row("", {n: c[n][i] for n in UNIT_COLUMNS if c[n][i] is not None})
 
-    def units_by_chunk(self) -> dict[str, list[int]]:
-        with self._lock:
-            if "by_chunk" not in self._loaded:
-                columns = self.units.columns
-                by_chunk: dict[str, list[int]] = {}
-                for i in sorted(range(self.units.size), key=lambda i: columns["start"][i]):
-                    by_chunk.setdefault(columns["chunk_id"][i], []).append(i)
-                self._loaded["by_chunk"] = by_chunk
-            return self._loaded["by_chunk"]
-
 
 class TableReader:
     """The read calls of ``index.store.Store`` answered from read tables; the store itself is
@@ -232,10 +222,6 @@ class TableReader:
         return [(*t.unit(i), sim) for i, sim in t.units.nearest(vector, k, where)]
 
     rank_units = query_units  # both exact here
-
-    def units_in(self, chunk_id: str) -> list[Unit]:
-        t = self.tables
-        return [t.unit(i)[0] for i in t.units_by_chunk().get(chunk_id, [])]
 
     def unit_rows_of(self, gen: str) -> tuple[list[tuple[Unit, Chunk]], np.ndarray]:
         """Every unit of one generation with its header-only Chunk, and their vectors."""

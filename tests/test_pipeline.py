@@ -90,6 +90,7 @@ def test_units_come_from_the_loaded_table_as_the_store_gives_them(ctx):
     assert chunk_ids
     for chunk_id in chunk_ids:
         in_table = [u for u in retriever.table(POLICY).units if u.chunk_id == chunk_id]
-        stored = retriever.store.units_in(chunk_id)
+        rows, _ = retriever.store.unit_rows_of(retriever.store.generations()[POLICY])
+        stored = sorted((u for u, _ in rows if u.chunk_id == chunk_id), key=lambda u: u.start)
         assert in_table == stored and all(isinstance(u.opens, bool) for u in stored)  # stored, not filled in
     assert retriever.layout(POLICY).units is retriever.table(POLICY).units

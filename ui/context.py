@@ -9,7 +9,7 @@ from pathlib import Path
 
 from assistant.generate import chat_model
 from index.embed import Embedder, default_model_name, default_model_path
-from index.onnx_embed import BulkEmbedder, OnnxEmbedder, ensure_export, has_export
+from index.onnx_embed import BulkEmbedder, OnnxEmbedder, ensure_export
 from index.settings import Settings
 from index.snapshot import guarded_write
 from index.store import Store
@@ -81,7 +81,7 @@ class AppContext:
         """The model for questions: its ONNX export beside the index when there is one (no
         torch import), else the sentence-transformers model."""
         if "embedder" not in self.__dict__:  # an injected model (tests) is used as given
-            found = OnnxEmbedder.load(self.db_dir, default_model_name(self.settings.embed_model))
+            found = OnnxEmbedder.load(self.db_dir, self._model_name())
             if found is not None:
                 return found
         return self.embedder
@@ -90,12 +90,15 @@ class AppContext:
         from index.pipeline import Indexer
         from insights.service import IndexLabels
 
-        model_name = default_model_name(self.settings.embed_model)
+        model_name = self._model_name()
         # Bulk embedding runs on the model's ONNX export (index/onnx_embed.py: half the CPU, and
         # in float32 no torch import)
         bulk = lambda: BulkEmbedder(lambda: self.embedder, self.db_dir, model_name,  # noqa: E731
                                     self._model_path(), self.settings.embed_precision)
         return Indexer(self.store, bulk, self.max_tokens, model_name=model_name, labels=IndexLabels())
+
+    def _model_name(self) -> str:
+        return default_model_name(self.settings.embed_model)
 
     def _model_path(self) -> str:
         return default_model_path(self.settings.embed_model)
@@ -115,13 +118,11 @@ class AppContext:
         (once), the read tables and the BM25 index of the current index."""
         if not self.reader.policies():
             return  # nothing to read yet: no reason to write an export
-        name = default_model_name(self.settings.embed_model)
-        if not has_export(self.db_dir, name):
-            try:
-                ensure_export(self.db_dir, name, self._model_path(), lambda: self.embedder)
-            except Exception as exc:  # questions still work, with sentence-transformers
-                log.warning("could not export the embedding model to ONNX (%s: %s); questions will "
-                            "load sentence-transformers instead", type(exc).__name__, exc)
+        try:  # written once: ensure_export returns at once when the export is there
+            ensure_export(self.db_dir, self._model_name(), self._model_path(), lambda: self.embedder)
+        except Exception as exc:  # questions still work, with sentence-transformers
+            log.warning("could not export the embedding model to ONNX (%s: %s); questions will "
+                        "load sentence-transformers instead", type(exc).__name__, exc)
         self.retriever  # noqa: B018 (building it writes the read tables and the BM25 cache)
 
     @cached_property
