@@ -95,12 +95,15 @@ def list_items(members: list[Unit], limit: int = DEFAULTS.list_items) -> list[Un
     return [u for u in members if u.opens and not is_list_intro(u.text)][:limit]
 
 
-def expand_list_intros(chosen: list[Evidence], units: UnitSource, settings: AnswerSettings = DEFAULTS) -> list[Evidence]:
+def expand_list_intros(chosen: list[Evidence], units: UnitSource, settings: AnswerSettings = DEFAULTS,
+                       scores: dict[tuple[str, int], float] | None = None) -> list[Evidence]:
     """A list intro ("… the following categories:") is replaced by the items it introduces,
     which are what answers; the intro alone would be a quote with no facts in it. The items
     may run on into the next chunks of its section (``settings.following_chunks``). A chosen
     item whose intro says where to send it ("email us at … and ask:") brings that intro: the
-    item is what to ask for, the intro is how."""
+    item is what to ask for, the intro is how. With ``scores`` (the ranker's probability of each
+    candidate, by chunk and start) only the items likely in their own right come
+    (``settings.list_item_ratio``)."""
     out: list[Evidence] = []
     for ev in chosen:
         layout = units.layout(ev.chunk.policy)
@@ -111,7 +114,8 @@ def expand_list_intros(chosen: list[Evidence], units: UnitSource, settings: Answ
                 out.append(ev.bringing(intro))
             out.append(ev)
             continue
-        items = list_items(layout.list_of(ev.unit, settings.following_chunks), settings.list_items)
+        items = likely_items(list_items(layout.list_of(ev.unit, settings.following_chunks), settings.list_items),
+                             scores, settings.list_item_ratio)
         if not items or CONTACT_RE.search(ev.unit.text) or len(ev.unit.text.split()) >= settings.stating_intro_words:
             # An intro that says where to write ("email us at … and ask:") answers too, and one
             # that states something ("We may deny your deletion request if … necessary to:") is
@@ -124,6 +128,19 @@ def expand_list_intros(chosen: list[Evidence], units: UnitSource, settings: Answ
             seen.add((ev.unit.chunk_id, ev.unit.start))
             unique.append(ev)
     return unique
+
+
+def likely_items(items: list[Unit], scores: dict[tuple[str, int], float] | None, ratio: float) -> list[Unit]:
+    """The items the ranker rates at least ``ratio`` of the list's likeliest one ("how do I delete
+    my account?" of "email us and ask: to get a copy / to delete / to withdraw consent" is
+    answered by one item); all of them when it rated none."""
+    if not scores or ratio <= 0:
+        return items
+    rated = [scores.get((u.chunk_id, u.start)) for u in items]
+    best = max((p for p in rated if p is not None), default=None)
+    if best is None:
+        return items
+    return [u for u, p in zip(items, rated) if p is not None and p >= ratio * best]
 
 
 # "Some or all of these tools may be used to track you": the tools are named the sentence before.

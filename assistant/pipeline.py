@@ -33,6 +33,7 @@ from assistant.records import Answer, Scope
 from assistant.retrieve import Retriever
 from assistant.route import Route, choose_versions, is_comparison, route, topic_of
 from assistant.seams import AnswerGenerator, QueryEmbedder
+from assistant.spelling import Speller
 from assistant.session import Rewrite, Session, SessionStore, Turn, rewrite
 from index.errors import GenerationFailed
 from index.records import Policy
@@ -51,7 +52,7 @@ class Assistant:
                  ranker: Ranker | None = None, settings: Settings | None = None,
                  language: LanguageDetector | None = None,
                  changes: Callable[[str, str], Any] | None = None, generator: AnswerGenerator | None = None,
-                 match: MatchModel | None = None):
+                 match: MatchModel | None = None, speller: Speller | None = None):
         self.retriever = retriever
         self.embedder = embedder
         self.settings = settings or Settings()
@@ -59,6 +60,7 @@ class Assistant:
         self.ranker = ranker if ranker is not None else Ranker.load(settings=self.answering)
         self.match = match if match is not None else MatchModel.load()  # the ranker's match features
         self.language = language or LanguageDetector(settings=self.answering)
+        self.speller = speller or Speller()
         # (policy id, question) -> an answer from the aligned versions, or None: "what changed
         # about cookies?" is answered from the version diff (insights.Insights.answer_change)
         self.changes = changes
@@ -168,7 +170,7 @@ class Assistant:
 
     def embed(self, state: AskState) -> AskState:
         """The question's topic and its vector; steering in words no pattern knows is refused."""
-        state.topic = topic_of(expand_abbreviations(state.rewrite.standalone), state.policies, state.route.policies)
+        state.topic = self.topic(state.rewrite.standalone, state.route.policies)
         state.vector = self.embedder.embed_query(state.topic)
         if is_injection(state.question, state.vector):
             return _refused(state, INJECTION_TEXT)
@@ -206,6 +208,12 @@ class Assistant:
         answer.policies = [p.policy for p in answered]
         state.sources = list(answer.citations)
         return state
+
+    def topic(self, question: str, scoped: tuple[str, ...] | None) -> str:
+        """What retrieval looks for: abbreviations spelt out, the scoped policies' names left
+        out, misspelt words corrected."""
+        topic = topic_of(expand_abbreviations(question), self.retriever.policies, scoped)
+        return self.speller.correct(topic, self.retriever.knows) if self.answering.spelling else topic
 
     # --- inside the steps -----------------------------------------------------------------
     def _rewrite(self, question: str, session: Session | None) -> Rewrite:
@@ -249,16 +257,17 @@ class Assistant:
                                                             scope.versions)
                 if part_answerable >= self.ranker.thresholds.abstain_below:
                     chosen = merge_evidence(chosen, select_likely(part_ranked, self.ranker.thresholds, max_units=1))
-        return PolicyEvidence(pid, self._with_context(chosen), answerable)
+        return PolicyEvidence(pid, self._with_context(chosen, ranked), answerable)
 
-    def _with_context(self, chosen: list[Evidence]) -> list[Evidence]:
+    def _with_context(self, chosen: list[Evidence], ranked: list[Evidence]) -> list[Evidence]:
         """The chosen passages of one policy with what they need to be read alone: the sentence
-        an anaphor points back to, a list's items for its intro."""
+        an anaphor points back to, a list's items for its intro (those ``ranked`` rates likely)."""
         s = self.answering
         if s.antecedents:
             chosen = with_antecedents(chosen, self.retriever)
         if s.list_intros:
-            chosen = expand_list_intros(chosen, self.retriever, s)
+            scores = {(e.unit.chunk_id, e.unit.start): e.score for e in ranked}
+            chosen = expand_list_intros(chosen, self.retriever, s, scores)
         return sorted(chosen, key=lambda e: (e.chunk.policy, e.unit.start))  # read in the policy's order
 
     def candidates(self, question: str, vector: np.ndarray, pid: str, versions=(None,),
@@ -317,7 +326,7 @@ class Assistant:
         for pid in candidates:
             ranked, answerable = self._ranked(question, vector, pid, (None,))
             chosen = select_likely(ranked, self.ranker.thresholds, max_units=self.answering.cross_units)
-            out.append(PolicyEvidence(pid, self._with_context(chosen), answerable))
+            out.append(PolicyEvidence(pid, self._with_context(chosen, ranked), answerable))
         return out
 
     def _generated_answer(self, extractive: Answer, generated: Generated) -> Answer:

@@ -13,7 +13,7 @@ from assistant.layout import UnitLayout
 from assistant.practice import PracticeModel
 from assistant.records import Hit, Scope
 from assistant.seams import PolicyStore, QueryEmbedder
-from assistant.terms import IdfTable
+from assistant.terms import STOP_SET, IdfTable, stem
 from assistant.unit_table import UnitNotes, UnitTable
 from index.errors import UnknownPolicy
 from index.records import Chunk, Policy
@@ -88,6 +88,11 @@ class Retriever:
     def idf(self, term: str) -> float:
         """The inverse document frequency of a content stem over the indexed chunks."""
         return self._idf.idf(term)
+
+    def knows(self, word: str) -> bool:
+        """Whether any indexed policy uses the word (compared by its stem; stop words always)."""
+        word = word.lower()
+        return word in STOP_SET or stem(word) in self._idf.df
 
     def question_practice(self, vector: np.ndarray) -> np.ndarray:
         """P(the question asks about each data practice) for a question's vector."""

@@ -19,7 +19,8 @@ much many ever there thing something anything everything back happen happens hap
 """.split()))
 _HYPHEN_RE = re.compile(r"(?<=[a-z])-(?=[a-z])")
 WORD_RE = re.compile(r"[a-z0-9][a-z0-9'’@._-]*[a-z0-9]|[a-z0-9]")
-_STOP = set(STOPWORDS)
+STOP_SET = frozenset(STOPWORDS)
+_STOP = STOP_SET
 # Words every privacy question shares; they say nothing about which passage answers it.
 GENERIC = {"data", "information", "info", "personal", "policy", "privacy", "use", "used", "using",
            "company", "companies", "platform", "site", "website", "service", "services", "user",

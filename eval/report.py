@@ -118,7 +118,7 @@ def render_tables(results: dict) -> str:
     if results.get("splits"):
         from eval.suite import splits_table  # here: eval.suite loads numpy and the PolicyQA reader
 
-        parts += ["", "## Splits (tuned on gold dev only)", "", splits_table(results["splits"])]
+        parts += ["", "## Splits (tuned on gold dev and the dev paraphrases only)", "", splits_table(results["splits"])]
     parts += ["", "## Totals (whole gold set)", "", totals_table(results),
              "", "## Per policy", "", group_table(results, "by_policy", "policy"),
              "", "## Per kind", "", group_table(results, "by_kind", "kind"),

@@ -104,10 +104,11 @@ def splits_table(splits: dict) -> str:
         cells = [name, str(ours.get("n", "–"))] + [M_fmt(ours.get(m)) for m in SPLIT_METRICS] + \
                 [M_fmt(base.get("citation_recall")), M_fmt(base.get("citation_precision"))]
         lines.append("| " + " | ".join(cells) + " |")
-    para = splits.get("paraphrases", {}).get("ours", {})
-    if "cites_original" in para:
-        lines.append(f"\nparaphrases citing one of the original's gold passages: {M_fmt(para['cites_original'])}"
-                     f" (baseline {M_fmt((splits['paraphrases'].get('baseline') or {}).get('cites_original'))})")
+    for name in ("paraphrases", "paraphrases test"):
+        para = splits.get(name, {}).get("ours", {})
+        if "cites_original" in para:
+            lines.append(f"\n{name} citing one of the original's gold passages: {M_fmt(para['cites_original'])}"
+                         f" (baseline {M_fmt((splits[name].get('baseline') or {}).get('cites_original'))})")
     pqa = splits.get("policyqa validation")
     if pqa:
         if "skipped" in pqa:

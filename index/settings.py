@@ -76,7 +76,12 @@ class AnswerSettings:
     antecedents: bool = knob(True, "switch", ABLATED)      # "These cookies …" brings the sentence it points to
     list_intros: bool = knob(True, "switch", ABLATED)      # a list intro is replaced by (or joined with) its items
     require_named: bool = knob(False, "switch", ABLATED)   # "do you use Stripe?": only passages naming Stripe
+    spelling: bool = knob(True, "switch", ABLATED)         # "kepe my datta" read as "keep my data" (assistant/spelling.py)
     list_items: int = knob(8, "items", "hand-set: items cited in place of the intro announcing them")
+    list_item_ratio: float = knob(0.5, "share of the likeliest item's probability", "the sweep on gold dev and "
+                                  "the dev paraphrases (docs/quality.md): 0.1-0.9 score alike, 0.5 is the "
+                                  "middle; an item comes with its intro when the ranker rates it at least this "
+                                  "share of the list's likeliest item", bounds=(0, 1))
     following_chunks: int = knob(2, "chunks", "hand-set: how far a list may run on past its intro's chunk")
     stating_intro_words: int = knob(8, "words", "hand-set: an intro this long states something and stays")
     # quoting (assistant/answer.py)

@@ -78,6 +78,21 @@ def test_a_chosen_intro_is_replaced_by_its_items():
     assert _cited(units, units[3]) == [units[4].text]
 
 
+def test_an_intro_brings_only_the_items_the_ranker_rates_likely():
+    units = _units()
+    intro, delete, copy = units[0], units[1], units[2]
+    scores = {(delete.chunk_id, delete.start): 0.8, (copy.chunk_id, copy.start): 0.1}
+    settings = AnswerSettings(list_item_ratio=0.5)
+    cited = [e.unit.text for e in expand_list_intros([_ev(intro)], Units(units), settings, scores)]
+    assert cited == [intro.text, delete.text]           # "how do I delete …": the copy item stays out
+    scores[(copy.chunk_id, copy.start)] = 0.5            # both likely ("what can I ask for?")
+    cited = [e.unit.text for e in expand_list_intros([_ev(intro)], Units(units), settings, scores)]
+    assert cited == [intro.text, delete.text, copy.text]
+    # items the ranker never rated, or a ratio of 0: every item, as without scores
+    assert len(expand_list_intros([_ev(intro)], Units(units), settings, {})) == 3
+    assert len(expand_list_intros([_ev(intro)], Units(units), AnswerSettings(list_item_ratio=0.0), scores)) == 3
+
+
 def _ev_text(text: str) -> Evidence:
     return Evidence(Unit("c1", 0, len(text), text), CHUNK, 0.7, 0.6, 0.1)
 
