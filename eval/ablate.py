@@ -1,7 +1,8 @@
 """python -m eval.ablate: does each remaining hand-written step pay, on validation data?
 
 Each context step of index.settings.AnswerSettings is switched off in turn (and all at
-once); gold dev and the held-out PolicyQA-dev policies are answered again. A step stays only
+once); gold dev, the dev rewordings of eval/paraphrases.jsonl and the held-out PolicyQA-dev
+policies are answered again. A step stays only
 where switching it off costs something. Prints a markdown table; nothing is gated here.
 """
 from __future__ import annotations
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     gold = load_gold()
     items = select(gold, "dev")
     # the ranker was fit on gold dev, so a step's worth on new questions shows on the rewordings
-    reworded = suite.paraphrase_items(gold)
+    reworded = select(suite.paraphrase_items(gold), "dev")  # the test rewordings judge, never choose
     texts = _source_texts(ctx, gold_policies(items + reworded))
     variants = [("all steps", base)] + [(f"without {s}", base.with_answer(**{s: False})) for s in SWITCHES]
     variants.append(("no steps", base.with_answer(**{s: False for s in SWITCHES})))

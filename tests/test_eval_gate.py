@@ -14,14 +14,14 @@ from eval.metrics import HIGHER_IS_BETTER
 # Gates sit a little below MEASURED values (docs/quality.md), on the splits nobody tuned on:
 # gold test, the paraphrases and the held-out PolicyQA-dev policies. Gold dev is reported,
 # not gated (the ranker's weights and thresholds were chosen on it).
-# Measured 2026-12-02 12:30 UTC (docs/quality.md), with the learned match features: gold test
-# recall 0.633, precision 0.517, abstention 0.947; paraphrases citing the original's evidence
-# 0.679; PolicyQA held out: practice hit 0.652 (top-3 sentences 0.443), 471 characters, 2.3 %
-# abstentions. (The model before them: gold test 0.723 / 0.550, PolicyQA 0.546; every choice
-# between the two was made out of fold on gold dev and the PolicyQA training folds.)
+# Measured 2026-12-02 14:02 UTC (docs/quality.md), with spelling correction: gold test recall
+# 0.644, precision 0.505, abstention 0.930; rewordings citing the original's evidence 0.776 (all
+# 156) and 0.724 (the 87 test ones, which chose nothing); PolicyQA held out: practice hit 0.656
+# (top-3 sentences 0.443), 474 characters, 2.5 % abstentions.
 SPLIT_GATES = {
     "gold test": {"citation_recall": 0.59, "citation_precision": 0.47, "abstention_accuracy": 0.89},
-    "paraphrases": {"cites_original": 0.63},
+    "paraphrases": {"cites_original": 0.72},
+    "paraphrases test": {"cites_original": 0.67},
 }
 POLICYQA_GATES = {"practice_hit": 0.61, "abstain_at_most": 0.03, "chars_at_most": 600, "over_baseline": 0.15}
 THRESHOLDS = {
