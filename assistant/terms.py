@@ -20,7 +20,6 @@ much many ever there thing something anything everything back happen happens hap
 _HYPHEN_RE = re.compile(r"(?<=[a-z])-(?=[a-z])")
 WORD_RE = re.compile(r"[a-z0-9][a-z0-9'’@._-]*[a-z0-9]|[a-z0-9]")
 STOP_SET = frozenset(STOPWORDS)
-_STOP = STOP_SET
 # Words every privacy question shares; they say nothing about which passage answers it.
 GENERIC = {"data", "information", "info", "personal", "policy", "privacy", "use", "used", "using",
            "company", "companies", "platform", "site", "website", "service", "services", "user",
@@ -57,7 +56,7 @@ def term_sequence(text: str, drop_generic: bool = True) -> list[str]:
     out: list[str] = []
     for w in words(text):
         w = re.sub(r"'s$", "", w.strip("'._-"))
-        if not w or w in _STOP or (drop_generic and w in GENERIC) or len(w) < 2:
+        if not w or w in STOP_SET or (drop_generic and w in GENERIC) or len(w) < 2:
             continue
         out.append(stem(w))
     return out

@@ -2,8 +2,7 @@
 
 Each context step of index.settings.AnswerSettings is switched off in turn (and all at
 once); gold dev, the dev rewordings of eval/paraphrases.jsonl and the held-out PolicyQA-dev
-policies are answered again. A step stays only
-where switching it off costs something. Prints a markdown table; nothing is gated here.
+policies are answered again. A step stays only where switching it off costs something. Prints a markdown table; nothing is gated here.
 """
 from __future__ import annotations
 
