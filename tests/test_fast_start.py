@@ -152,6 +152,7 @@ def test_the_app_is_warm_before_it_exists_and_healthz_says_so(corpus_db, embedde
     fresh.__dict__["embedder"] = embedder
     app = create_app(fresh, Settings(), feedback=FeedbackStore(tmp_path / "feedback.sqlite3"))
     assert app.state.services.ready and {"retriever", "assistant"} <= set(fresh.__dict__)
+    assert "english" in fresh.assistant.speller.__dict__  # the word list is read before the first question
 
     def cold() -> None:
         raise RuntimeError("model not loaded")
