@@ -34,7 +34,7 @@ from assistant.retrieve import Retriever
 from assistant.route import Route, choose_versions, is_comparison, route, topic_of
 from assistant.seams import AnswerGenerator, QueryEmbedder
 from assistant.spelling import Speller
-from assistant.topic_screen import is_off_topic
+from assistant.topic_screen import can_judge, is_off_topic
 from assistant.session import Rewrite, Session, SessionStore, Turn, rewrite
 from index.errors import GenerationFailed
 from index.records import Policy
@@ -176,7 +176,8 @@ class Assistant:
         state.vector = self.embedder.embed_query(state.topic)
         if is_injection(state.question, state.vector):
             return _refused(state, INJECTION_TEXT)
-        if is_off_topic(state.vector):
+        in_conversation = bool(state.session and state.session.turns)
+        if can_judge(state.question, in_conversation) and is_off_topic(state.vector):
             return _refused(state, OFF_TOPIC_TEXT)
         return state
 

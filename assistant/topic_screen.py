@@ -13,9 +13,12 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from assistant.terms import content_terms
 from assistant.vector_classifier import VectorClassifier
 
 CLASSIFIER_FILE = Path(__file__).resolve().parent / "data" / "offtopic_classifier.json"
+# In a conversation, a question of fewer content words leans on the turns before it.
+MIN_OWN_TERMS = 3
 
 
 @lru_cache(maxsize=1)
@@ -26,3 +29,10 @@ def default_classifier() -> VectorClassifier:
 def is_off_topic(vector, classifier: VectorClassifier | None = None) -> bool:
     """True when the question's vector says it is not about a privacy policy at all."""
     return (classifier or default_classifier()).flags(vector)
+
+
+def can_judge(question: str, in_conversation: bool) -> bool:
+    """Whether the question says enough about its subject to be screened: in a conversation,
+    "how much?", "what else" or "give me an example" lean on the turns before, and their vector
+    says nothing about what they ask (on their own such fragments score as off-topic)."""
+    return not in_conversation or len(content_terms(question)) >= MIN_OWN_TERMS

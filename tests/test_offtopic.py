@@ -111,6 +111,15 @@ def test_a_refused_question_is_not_carried_into_the_conversation(assistant):
     assert [t.question for t in assistant.sessions.get("ot-1").turns] == ["how long does alopal keep my data?"]
 
 
+@pytest.mark.parametrize("follow_up", ["how much?", "what else", "give me an example", "who?"])
+def test_a_short_follow_up_in_a_conversation_is_not_screened(assistant, follow_up):
+    """Such fragments score as off-topic on their own; in a conversation they lean on the last turn."""
+    assert assistant.ask(follow_up).text == OFF_TOPIC_TEXT  # no conversation: nothing to lean on
+    session = f"ot-{follow_up}"
+    assistant.ask("do you charge a fee for a data access request?", policy="alibaba", session_id=session)
+    assert not assistant.ask(follow_up, session_id=session).refused
+
+
 def test_classifier_file_and_vector_checks(embedder):
     clf = default_classifier()
     assert clf.version.startswith("topic-lr") and 0.5 < clf.threshold < 1.0
