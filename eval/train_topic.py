@@ -3,7 +3,8 @@
 Data (label off_topic/on_topic, split train/heldout); no gold or paraphrase test item is read:
 - eval/offtopic_questions.jsonl: hand-written questions about anything but privacy policies
   (weather, recipes, code, shopping, sport, maths, travel, health, chit-chat …) and on-topic near
-  misses that sound off-topic ("does the vpn feature log my traffic?"), split by seed;
+  misses that sound off-topic ("does the vpn feature log my traffic?"); split once with
+  random.Random(7), a quarter of each label held out;
 - eval/gold.jsonl, dev split only: the items in GOLD_OFF_TOPIC are off-topic, every other
   non-injection item on-topic (train);
 - eval/paraphrases.jsonl, dev split only: on-topic (train);
