@@ -90,3 +90,5 @@ def abstention_text(titles: list[str]) -> str:
 INJECTION_TEXT = ("I can only answer questions about what the privacy policies say, and I don't follow "
                   "instructions given inside a question. Ask me about how a policy collects, uses, "
                   "shares or keeps your data.")
+OFF_TOPIC_TEXT = ("I can only answer questions about what these privacy policies say. Ask me, for example, "
+                  "how a policy collects, shares or keeps your data.")

@@ -11,13 +11,11 @@ The classifier, its threshold and the measured precision/recall come from `pytho
 """
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
+from assistant.vector_classifier import VectorClassifier
 
 DATA = Path(__file__).resolve().parent / "data"
 PATTERNS_FILE = DATA / "injection_patterns.txt"
@@ -58,28 +56,15 @@ def _matchers() -> tuple[re.Pattern, re.Pattern]:
     return planted, steering
 
 
-@dataclass(frozen=True)
-class InjectionClassifier:
-    """P(injection) from a normalised question embedding: sigmoid(coef · v + intercept)."""
-    coef: np.ndarray
-    intercept: float
-    threshold: float
-    version: str
+class InjectionClassifier(VectorClassifier):
+    """P(injection) from a normalised question embedding."""
 
     @classmethod
     def load(cls, path: Path = CLASSIFIER_FILE) -> "InjectionClassifier":
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(np.asarray(data["coef"], dtype=np.float32), float(data["intercept"]),
-                   float(data["threshold"]), str(data["version"]))
-
-    def probability(self, vector) -> float:
-        v = np.asarray(vector, dtype=np.float32).reshape(-1)
-        if v.shape != self.coef.shape:
-            raise ValueError(f"expected a {self.coef.shape[0]}-dimensional vector, got {v.shape[0]}")
-        return float(1.0 / (1.0 + np.exp(-(float(v @ self.coef) + self.intercept))))
+        return super().load(path)
 
     def is_injection(self, vector) -> bool:
-        return self.probability(vector) >= self.threshold
+        return self.flags(vector)
 
 
 @lru_cache(maxsize=1)

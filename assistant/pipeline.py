@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from assistant.abbreviations import expand_abbreviations
-from assistant.answer import INJECTION_TEXT, abstention_text, citations_for, compose
+from assistant.answer import INJECTION_TEXT, OFF_TOPIC_TEXT, abstention_text, citations_for, compose
 from assistant.ask_state import AskState, PolicyEvidence, Step
 from assistant.evidence import (Evidence, expand_list_intros, merge_evidence, naming_the_organisations,
                                 select_likely, with_antecedents, without_planted_instructions)
@@ -34,6 +34,7 @@ from assistant.retrieve import Retriever
 from assistant.route import Route, choose_versions, is_comparison, route, topic_of
 from assistant.seams import AnswerGenerator, QueryEmbedder
 from assistant.spelling import Speller
+from assistant.topic_screen import can_judge, is_off_topic
 from assistant.session import Rewrite, Session, SessionStore, Turn, rewrite
 from index.errors import GenerationFailed
 from index.records import Policy
@@ -169,11 +170,15 @@ class Assistant:
         return state
 
     def embed(self, state: AskState) -> AskState:
-        """The question's topic and its vector; steering in words no pattern knows is refused."""
+        """The question's topic and its vector; steering in words no pattern knows is refused, and
+        so is a question about nothing a privacy policy says (both read the vector just made)."""
         state.topic = self.topic(state.rewrite.standalone, state.route.policies)
         state.vector = self.embedder.embed_query(state.topic)
         if is_injection(state.question, state.vector):
             return _refused(state, INJECTION_TEXT)
+        in_conversation = bool(state.session and state.session.turns)
+        if can_judge(state.question, in_conversation) and is_off_topic(state.vector):
+            return _refused(state, OFF_TOPIC_TEXT)
         return state
 
     def select_evidence(self, state: AskState) -> AskState:
@@ -345,8 +350,8 @@ class Assistant:
 
 
 def _refused(state: AskState, text: str) -> AskState:
-    """A question not answered from the policies at all (steering, another language); never
-    carried into the conversation."""
+    """A question not answered from the policies at all (steering, another language, another
+    subject); never carried into the conversation."""
     state.answer.text, state.answer.abstained, state.answer.refused = text, True, True
     state.done = True
     return state

@@ -51,7 +51,7 @@ class Answer:
     mode: str = "extractive"
     support: float = 0.0          # how well the best evidence matches (the abstention signal)
     versions: tuple = (None,)     # the version labels searched (None = current), for follow-ups
-    refused: bool = False         # an instruction-injection attempt: never carried into a session
+    refused: bool = False         # steering, another language or another subject: never carried into a session
 
     def to_contract(self) -> dict:
         """The JSON contract shared by the CLI, the API and the eval."""

@@ -13,9 +13,6 @@ assistant/data/injection_classifier.json; seeded, about a minute on 2 CPUs.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import random
 import re
 import sys
 from dataclasses import dataclass
@@ -25,24 +22,19 @@ import numpy as np
 
 from assistant import guard
 from eval.splits import split_of
+from eval.vector_classifier import (GOLD, PARAPHRASES, POLICYQA, ROOT, fit_logistic, policyqa_questions,
+                                    policyqa_sample, precision_recall, read_jsonl, trainer_args,
+                                    write_classifier)
 from index.embed import Embedder
 
-ROOT = Path(__file__).resolve().parents[1]
 HAND_WRITTEN = ROOT / "eval" / "guard_questions.jsonl"
-GOLD = ROOT / "eval" / "gold.jsonl"
-PARAPHRASES = ROOT / "eval" / "paraphrases.jsonl"
-POLICYQA = ROOT.parent / "shared" / "external" / "policyqa-dev" / "questions.jsonl"
 SEED = 15
 POLICYQA_PER_POLICY = 30          # benign PolicyQA questions sampled per policy
 POLICYQA_HELDOUT_SHARE = 0.3      # share of PolicyQA policies held out whole
-C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
 VERSION = "guard-lr-1"
 # train: fit and choose C and the threshold; heldout: report; fresh: written after the patterns and
 # the classifier were frozen, so it measures what the pattern author had not seen.
 SPLITS = ("train", "heldout", "fresh")
-# A refused privacy question costs more than a steering attempt answered from the policies (that
-# answer still only quotes the policy): the threshold keeps out-of-fold precision at this floor.
-PRECISION_FLOOR = 0.99
 
 # The guard's patterns before issue 15 (assistant/guard.py at main), kept to measure against.
 GUARD_BEFORE = re.compile("|".join(f"(?:{p})" for p in [
@@ -73,33 +65,18 @@ class Example:
     source: str
 
 
-def _jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def policyqa_examples(path: Path = POLICYQA, seed: int = SEED) -> list[Example]:
     """Benign PolicyQA questions: a seeded sample per policy; whole policies are held out."""
-    by_policy: dict[str, list[str]] = {}
-    for row in _jsonl(path):
-        by_policy.setdefault(row["policy"], []).append(row["question"])
-    rng = random.Random(seed)
-    policies = sorted(by_policy)
-    rng.shuffle(policies)
-    held = set(policies[:round(len(policies) * POLICYQA_HELDOUT_SHARE)])
-    out = []
-    for policy in sorted(by_policy):
-        questions = sorted(set(by_policy[policy]))
-        for q in rng.sample(questions, min(POLICYQA_PER_POLICY, len(questions))):
-            out.append(Example(q, False, "heldout" if policy in held else "train", "policyqa"))
-    return out
+    return [Example(q, False, "heldout" if held else "train", "policyqa")
+            for q, held in policyqa_sample(path, seed, POLICYQA_PER_POLICY, POLICYQA_HELDOUT_SHARE)]
 
 
 def examples(with_policyqa: bool = True) -> list[Example]:
-    out = [Example(r["text"], r["label"] == "injection", r["split"], "written") for r in _jsonl(HAND_WRITTEN)]
-    gold = _jsonl(GOLD)
+    out = [Example(r["text"], r["label"] == "injection", r["split"], "written") for r in read_jsonl(HAND_WRITTEN)]
+    gold = read_jsonl(GOLD)
     gold_split = {it["id"]: ("train" if split_of(it) == "dev" else "heldout") for it in gold}
     out += [Example(it["question"], it["kind"] == "injection", gold_split[it["id"]], "gold") for it in gold]
-    out += [Example(p["question"], False, gold_split[p["source_id"]], "paraphrases") for p in _jsonl(PARAPHRASES)]
+    out += [Example(p["question"], False, gold_split[p["source_id"]], "paraphrases") for p in read_jsonl(PARAPHRASES)]
     if with_policyqa and POLICYQA.exists():
         out += policyqa_examples()
     elif with_policyqa:
@@ -107,52 +84,16 @@ def examples(with_policyqa: bool = True) -> list[Example]:
     return out
 
 
-def precision_recall(predicted: list[bool], actual: list[bool]) -> dict:
-    pairs = [(bool(p), bool(a)) for p, a in zip(predicted, actual)]
-    tp = sum(p and a for p, a in pairs)
-    fp = sum(p and not a for p, a in pairs)
-    fn = sum(a and not p for p, a in pairs)
-    precision = tp / (tp + fp) if tp + fp else 1.0
-    recall = tp / (tp + fn) if tp + fn else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3),
-            "tp": tp, "fp": fp, "fn": fn, "n": len(actual)}
-
-
-def best_threshold(probs: np.ndarray, labels: np.ndarray, floor: float = PRECISION_FLOOR) -> float:
-    """The lowest threshold at which the classifier's own precision stays >= floor at every
-    threshold above it (most recall without refusing more ordinary questions than the floor allows).
-
-    The classifier's own precision, not that of "pattern OR classifier": the patterns were written
-    looking at the training phrasings, so on them the classifier would look redundant."""
-    best = 0.95
-    for t in np.round(np.arange(0.95, 0.04, -0.01), 2):
-        if precision_recall(list(probs >= t), list(labels))["precision"] < floor:
-            break
-        best = float(t)
-    return best
-
-
 def train(data: list[Example], vectors: np.ndarray, seed: int = SEED) -> tuple[dict, dict]:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
+    """The classifier's own out-of-fold precision sets the threshold, not that of "pattern OR
+    classifier": the patterns were written looking at the training phrasings, so on them the
+    classifier would look redundant."""
     train_idx = [i for i, e in enumerate(data) if e.split == "train"]
     X, y = vectors[train_idx], np.array([data[i].injection for i in train_idx])
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
-    scores = {}
-    for c in C_GRID:
-        lr = LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
-        oof = cross_val_predict(lr, X, y, cv=folds, method="predict_proba")[:, 1]
-        scores[c] = (float(np.mean(-(y * np.log(oof + 1e-9) + (~y) * np.log(1 - oof + 1e-9)))), oof)
-    c = min(scores, key=lambda k: scores[k][0])
+    fit = fit_logistic(X, y, VERSION, seed)
     patterns = np.array([guard.matches_injection_pattern(data[i].text) for i in train_idx])
-    threshold = best_threshold(scores[c][1], y)
-    model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(X, y)
-    params = {"version": VERSION, "C": c, "threshold": threshold, "intercept": float(model.intercept_[0]),
-              "coef": [round(float(w), 6) for w in model.coef_[0]]}
-    return params, {"cv_log_loss": {str(k): round(v[0], 4) for k, v in scores.items()},
-                    "train_oof_combined": precision_recall(list(patterns | (scores[c][1] >= threshold)), list(y))}
+    combined = patterns | (fit.oof >= fit.params["threshold"])
+    return fit.params, {"cv_log_loss": fit.cv_log_loss, "train_oof_combined": precision_recall(list(combined), list(y))}
 
 
 def evaluate(data: list[Example], vectors: np.ndarray, clf: guard.InjectionClassifier, split: str) -> dict:
@@ -174,15 +115,11 @@ def evaluate(data: list[Example], vectors: np.ndarray, clf: guard.InjectionClass
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Train the injection classifier of assistant/guard.py.")
-    ap.add_argument("--out", type=Path, default=guard.CLASSIFIER_FILE)
-    ap.add_argument("--no-policyqa", action="store_true", help="train without ../shared PolicyQA questions")
-    args = ap.parse_args(argv)
+    args = trainer_args(argv, "Train the injection classifier of assistant/guard.py.", guard.CLASSIFIER_FILE)
     data = examples(with_policyqa=not args.no_policyqa)
     vectors = Embedder().embed([e.text for e in data])
     params, notes = train(data, vectors)
-    clf = guard.InjectionClassifier(np.asarray(params["coef"], dtype=np.float32), params["intercept"],
-                                    params["threshold"], params["version"])
+    clf = guard.InjectionClassifier.of(params)
     counts = {f"{s}_{lab}": sum(e.split == s and e.injection == (lab == "injection") for e in data)
               for s in SPLITS for lab in ("injection", "benign")}
     print(f"examples: {counts}; C={params['C']} threshold={params['threshold']}")
@@ -197,14 +134,12 @@ def main(argv: list[str] | None = None) -> int:
         results[split] = {k: {m: v for m, v in r.items() if m not in ("misses", "false_alarms")}
                           for k, r in report.items()}
     if POLICYQA.exists() and not args.no_policyqa:
-        questions = sorted({r["question"] for r in _jsonl(POLICYQA)})
+        questions = policyqa_questions()
         qv = Embedder().embed(questions)
         refused = [q for q, v in zip(questions, qv) if guard.is_injection(q, v, clf)]
         results["policyqa_all_refused"] = {"refused": len(refused), "questions": len(questions)}
         print(f"\nall PolicyQA-dev questions (benign) refused: {len(refused)}/{len(questions)} {refused[:5]}")
-    args.out.write_text(json.dumps({**params, "embedding": "index.embed.Embedder.embed_query (normalised MiniLM)",
-                                    "examples": counts, **results, **notes}, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    write_classifier(args.out, params, {"examples": counts, **results, **notes})
     return 0
 
 

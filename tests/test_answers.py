@@ -101,10 +101,7 @@ def test_answer_text_names_the_policy_it_answers_from(extractive, ctx):
 
 
 OUT_OF_SCOPE = ["what's the weather in Paris", "write me a poem", "what's the capital of France?",
-                pytest.param("recommend me a good vpn pls", marks=pytest.mark.xfail(strict=True, reason=(
-                    "known miss since the match features (12-02): AloPal's sentence on protecting login "
-                    "details passes the abstention threshold; adding the best match to the abstention "
-                    "model lowered out-of-fold gold dev accuracy (0.896 to 0.844), so it was not done")))]
+                "recommend me a good vpn pls"]
 
 
 def assert_abstained(answer, lead: str) -> None:
@@ -115,16 +112,18 @@ def assert_abstained(answer, lead: str) -> None:
 
 
 @pytest.mark.parametrize("question", OUT_OF_SCOPE)
-def test_out_of_scope_question_abstains(extractive, question):
+def test_out_of_scope_question_is_refused(extractive, question):
+    """Not about a privacy policy at all: refused by the off-topic screen (tests/test_offtopic.py)."""
     answer = extractive.ask(question)
-    assert_abstained(answer, "The policies do not say")
+    assert_abstained(answer, "I can only answer questions about what these privacy policies say")
+    assert answer.refused
     assert answer.to_contract() == {"answer": answer.text, "abstained": True, "citations": []}
 
 
 def test_question_naming_one_policy_abstains_for_that_policy(extractive):
-    answer = extractive.ask("what's alibaba's stock price today")
+    answer = extractive.ask("can kids use alipartnership?")
     assert_abstained(answer, "The policy does not say")
-    assert "Alibaba" in answer.text
+    assert "AliPartnership" in answer.text and not answer.refused
 
 
 def test_an_abbreviation_is_spelled_out_before_retrieval(extractive):

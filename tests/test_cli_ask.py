@@ -77,9 +77,15 @@ def ask_json(cli, corpus_db, source, question: str) -> dict:
 
 
 def test_ask_abstention_json(cli, corpus_db, source):
-    obj = ask_json(cli, corpus_db, source, "what's the weather in Paris")
+    obj = ask_json(cli, corpus_db, source, "can my kid use this")
     assert obj["abstained"] is True and obj["citations"] == []
     assert obj["answer"].startswith("The policies do not say")
+
+
+def test_ask_off_topic_refusal_json(cli, corpus_db, source):
+    obj = ask_json(cli, corpus_db, source, "what's the weather in Paris")
+    assert obj["abstained"] is True and obj["citations"] == []
+    assert obj["answer"].startswith("I can only answer questions about what these privacy policies say")
 
 
 def test_ask_across_policies_json_cites_several(cli, corpus_db, source):

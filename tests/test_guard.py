@@ -126,7 +126,8 @@ def test_planted_policy_text_is_told_from_ordinary_policy_text():
 
 
 def test_training_helpers_on_synthetic_scores():
-    from eval.train_guard import GUARD_BEFORE, best_threshold, precision_recall
+    from eval.train_guard import GUARD_BEFORE
+    from eval.vector_classifier import best_threshold, precision_recall
 
     labels = np.array([True, True, True, False, False, False, False])
     probs = np.array([0.95, 0.80, 0.40, 0.60, 0.30, 0.10, 0.05])
