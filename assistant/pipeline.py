@@ -79,6 +79,13 @@ class Assistant:
             "cite": self.cite,
         }
 
+    def warm(self) -> None:
+        """Load what a plainly English question never needs, so that the first user question
+        that does is not the slow one: the language model (0.5–1 s) and the English word list
+        that spelling correction reads (65 ms)."""
+        self.language.warm()
+        self.speller.english  # noqa: B018 (a cached property: reading it loads the list)
+
     @property
     def mode(self) -> str:
         return "llm" if self.generator else "extractive"

@@ -115,7 +115,8 @@ class Exploding:
     """An assistant that fails every question, after warming up like the real one (a failed
     warm-up would drop it from the context and answer with a real assistant)."""
 
-    language = SimpleNamespace(warm=lambda: None)
+    def warm(self) -> None:
+        pass
 
     def ask(self, *a, **k):
         raise RuntimeError("boom")

@@ -150,11 +150,7 @@ class AppContext:
         # An extractive assistant over the same retriever and model: warming never calls an LLM.
         Assistant(self.retriever, self.query_embedder, settings=self.settings).ask(WARM_QUESTION)
         self.retriever.warm()  # every policy's unit table, not only those of the warm-up question
-        # The warm-up question is plainly English, so the language model would otherwise load
-        # on the first user question that is not (0.5–1 s).
-        self.assistant.language.warm()
-        # likewise the English word list, read on the first word the policies lack (65 ms)
-        self.assistant.speller.english
+        self.assistant.warm()
 
 
 def _text_notes(text: str, label: str):
