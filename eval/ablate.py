@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         rows, _ = run_ours(ctx, items, texts)
         totals = M.summarize(rows)
         para_rows, _ = run_ours(ctx, reworded, texts)
-        para = suite.paraphrase_totals(para_rows)
+        para = suite.cited_totals(para_rows)
 
         def ask_factory(store, settings=settings):
             assistant = Assistant(Retriever(store, ctx.embedder, settings=settings.answer), ctx.embedder,

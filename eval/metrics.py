@@ -301,7 +301,7 @@ def mean(values: Iterable[float | None]) -> float | None:
 
 
 def summarize(rows: Sequence[dict]) -> dict:
-    """Headline metrics over per-question rows (as produced by ``eval.runner.score_question``).
+    """Headline metrics over per-question rows (as produced by ``eval.scoring.score_question``).
 
     Each row has: answerable, abstained, citation_recall, citation_precision, answer_points,
     retrieval_recall, retrieval_rr, quote_exact, forbidden (list, or None when the item has

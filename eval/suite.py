@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from types import SimpleNamespace
 import time
 from pathlib import Path
 from typing import Callable
@@ -18,7 +19,9 @@ from assistant.practice import PracticeModel
 from eval import metrics as M
 from eval import policyqa
 from eval.paraphrases import as_gold_items, load_paraphrases
+from eval.scoring import score_question
 from eval.splits import select
+from eval.specific import DEFAULT_SPECIFIC, load_specific
 from index.pipeline import Indexer
 from index.store import Store, open_client
 
@@ -37,8 +40,9 @@ def gold_splits(rows: list[dict], items: list[dict]) -> dict[str, dict]:
     return out
 
 
-def paraphrase_totals(rows: list[dict]) -> dict:
-    """Gold totals plus the share of rewordings whose answer cites one of the original's passages."""
+def cited_totals(rows: list[dict]) -> dict:
+    """Gold totals plus the share of answerable questions whose answer cites one of their gold
+    passages (for a rewording: one of its original's)."""
     totals = M.summarize(rows)
     answerable = [r for r in rows if r["answerable"]]
     totals["cites_original"] = (sum(any(r["gold_cited"] or ()) for r in answerable) / len(answerable)
@@ -51,10 +55,11 @@ def paraphrase_items(gold: list[dict]) -> list[dict]:
 
 
 def policyqa_validation(embedder, ask_factory: Callable, baseline: bool,
-                        folder: Path | None = None) -> dict:
+                        folder: Path | None = None, specific: Path = DEFAULT_SPECIFIC) -> dict:
     """The held-out PolicyQA policies (those the shipped models name as validation) indexed
     afresh and asked their questions: score.py's measures for us and, with ``baseline``, for
-    the top-3 MiniLM sentences. {"skipped": reason} without ../shared."""
+    the top-3 MiniLM sentences; under "specific", the gold measures of the specific questions
+    written about those policies (eval/specific.py). {"skipped": reason} without ../shared."""
     try:
         questions = policyqa.load_questions(folder)
     except policyqa.PolicyQAMissing as exc:
@@ -68,11 +73,29 @@ def policyqa_validation(embedder, ask_factory: Callable, baseline: bool,
         Indexer(store, lambda: embedder).run(files)
         ask = ask_factory(store)
         ours = policyqa.score(questions, {q.id: ask(q.question, q.policy) for q in questions})
+        held_out = [it for it in (load_specific(specific) if specific.is_file() else []) if it["policy"] in validation]
+        texts = store.source_texts()
+        specific_rows = score_items(held_out, lambda it: ask(it["question"], it["policy"]), texts)
         store = None
     out = {"ours": ours, "policies": sorted(validation), "seconds": round(time.perf_counter() - started, 1)}
+    if specific_rows:
+        out["specific"] = {"ours": cited_totals(specific_rows)}
     if baseline:
         out["baseline"] = policyqa.score(questions, sentence_baseline(embedder, files, questions))
+        if specific_rows:
+            cited = sentence_baseline(embedder, files, [SimpleNamespace(**it) for it in held_out])
+            out["specific"]["baseline"] = cited_totals(score_items(held_out, lambda it: quoted(cited[it["id"]], texts), texts))
     return out
+
+
+def score_items(items: list[dict], answer_of: Callable[[dict], dict], texts: dict[str, str]) -> list[dict]:
+    """Gold result rows of gold-shaped items; ``answer_of(item)`` gives the answer contract."""
+    return [score_question(it, answer_of(it), texts, None, None) for it in items]
+
+
+def quoted(answer: dict, texts: dict[str, str]) -> dict:
+    """An answer contract whose citations carry their quote (the sentence baseline's give offsets)."""
+    return {**answer, "citations": [{**c, "quote": texts[c["policy"]][c["start"]:c["end"]]} for c in answer["citations"]]}
 
 
 def sentence_baseline(embedder, files: list[Path], questions) -> dict[str, dict]:
@@ -104,10 +127,11 @@ def splits_table(splits: dict) -> str:
         cells = [name, str(ours.get("n", "–"))] + [M_fmt(ours.get(m)) for m in SPLIT_METRICS] + \
                 [M_fmt(base.get("citation_recall")), M_fmt(base.get("citation_precision"))]
         lines.append("| " + " | ".join(cells) + " |")
-    for name in ("paraphrases", "paraphrases test"):
+    for name in ("paraphrases", "paraphrases test", "specific held out"):
         para = splits.get(name, {}).get("ours", {})
         if "cites_original" in para:
-            lines.append(f"\n{name} citing one of the original's gold passages: {M_fmt(para['cites_original'])}"
+            whose = "the original's" if name.startswith("paraphrases") else "its"
+            lines.append(f"\n{name} citing one of {whose} gold passages: {M_fmt(para['cites_original'])}"
                          f" (baseline {M_fmt((splits[name].get('baseline') or {}).get('cites_original'))})")
     pqa = splits.get("policyqa validation")
     if pqa:

@@ -22,7 +22,12 @@ SPLIT_GATES = {
     "gold test": {"citation_recall": 0.59, "citation_precision": 0.47, "abstention_accuracy": 0.89},
     "paraphrases": {"cites_original": 0.72},
     "paraphrases test": {"cites_original": 0.67},
+    # Measured 2026-12-06 00:05 UTC: 38 questions on the held-out PolicyQA policies, recall 0.711,
+    # precision 0.759, abstention 0.895, citing one of its gold passages 0.879. Needs ../shared.
+    "specific held out": {"citation_recall": 0.66, "citation_precision": 0.70, "abstention_accuracy": 0.84,
+                          "cites_original": 0.82},
 }
+NEEDS_SHARED = {"specific held out"}
 POLICYQA_GATES = {"practice_hit": 0.61, "abstain_at_most": 0.03, "chars_at_most": 600, "over_baseline": 0.15}
 THRESHOLDS = {
     # Whole gold set: things that must always hold, and generous latencies (shared CI machines).
@@ -87,10 +92,11 @@ def test_split_gates(eval_run):
 
     results, _, _ = eval_run
     splits = results["splits"]
-    failed = [f"{split} {metric} = {_num(splits[split]['ours'].get(metric))}, needs >= {limit}"
-              for split, gates in SPLIT_GATES.items() for metric, limit in gates.items()
-              if (splits[split]["ours"].get(metric) or 0.0) < limit]
     pqa = splits["policyqa validation"]
+    gated = {split: gates for split, gates in SPLIT_GATES.items() if split not in NEEDS_SHARED or "skipped" not in pqa}
+    failed = [f"{split} {metric} = {_num(splits[split]['ours'].get(metric))}, needs >= {limit}"
+              for split, gates in gated.items() for metric, limit in gates.items()
+              if (splits[split]["ours"].get(metric) or 0.0) < limit]
     if "skipped" not in pqa:
         ours, base = pqa["ours"], pqa["baseline"]
         if ours["practice_hit"] < POLICYQA_GATES["practice_hit"]:
