@@ -216,3 +216,34 @@ def test_questions_say_what_kind_of_value_they_want():
     assert dict(zip(KINDS, asks_for("what's your privacy email?")))["email"] == 1.0
     assert named_in("do you share my data with Stripe?") == ["stripe"]
     assert named_in("who receives my payment data? Zanzibar Quokkafield asks") == []
+
+
+def _sample(source: str, labels: list[float], chars: list[float]):
+    from eval.train_ranker import Sample
+
+    labels_ = np.array(labels, dtype=np.float32)
+    spans = np.array([(i * 100, i * 100 + 50) for i in range(len(labels))], dtype=np.int64)
+    gold = [tuple(spans[i]) for i, y in enumerate(labels) if y] if source == "gold" else None
+    return Sample(source, 1, f"{source}-{len(labels)}", True, np.zeros((len(labels), 1), np.float32), labels_,
+                  np.array(chars, dtype=np.float32), spans=spans, gold=gold)
+
+
+def test_citing_thresholds_keep_the_policyqa_limit_or_else_the_best_mean():
+    """Where a threshold keeps PolicyQA's practice hit, the best gold one among those; where none
+    does, the best mean of both, not the best PolicyQA one (which cites everything it can)."""
+    from eval.train_ranker import PRACTICE_HIT_AT_LEAST, choose_citing
+    from assistant.ranker import Thresholds
+
+    # PolicyQA: the right passage is the third likeliest, so only citing three can hit it.
+    pqa = (_sample("policyqa", [0, 0, 1], [100, 100, 100]), np.array([0.9, 0.5, 0.3]))
+    # gold: one gold passage, the likeliest; every further one costs precision.
+    gold = (_sample("gold", [1, 0, 0], [100, 100, 100]), np.array([0.9, 0.5, 0.3]))
+    chosen, quality = choose_citing([pqa, gold], Thresholds())
+    assert quality["policyqa"] >= PRACTICE_HIT_AT_LEAST  # reachable: the gold-best of those keeping it
+    assert chosen.cite_ratio <= 0.3
+    # … and three whose right passage is the fourth likeliest: never cited (at most three are)
+    misses = [(_sample("policyqa", [0, 0, 0, 1], [100] * 4), np.array([0.9, 0.5, 0.3, 0.2]))] * 3
+    chosen, quality = choose_citing([pqa, *misses, gold], Thresholds())  # PolicyQA at most 0.25: out of reach
+    assert quality["policyqa"] < PRACTICE_HIT_AT_LEAST
+    # citing one: mean of 0.0 and 1.0; citing three (the best for PolicyQA): of 0.25 and 0.67
+    assert quality["gold"] == 1.0 and chosen.cite_ratio > 0.5
