@@ -3,7 +3,7 @@ policies, each with the policy's verbatim sentences that answer it (or none: una
 
 PolicyQA's own questions are generic ("what information do you collect?"); users also ask about
 details ("do you rent my email to other companies?", "how long is my resume kept?"). These were
-written for this project (200, by four writers who saw only gold dev), on the policies in
+written for this project (200, by five writers who saw only gold dev), on the policies in
 ../shared/external/policyqa-dev (which is not shipped). Those of the held-out fold
 (policyqa.VALIDATION_FOLD) score gold-style questions on policies nobody tuned on
 (eval/suite.py, the "specific held out" split). Those of the training folds were tried as
