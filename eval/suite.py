@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 import tempfile
-from types import SimpleNamespace
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 import numpy as np
@@ -73,7 +73,8 @@ def policyqa_validation(embedder, ask_factory: Callable, baseline: bool,
         Indexer(store, lambda: embedder).run(files)
         ask = ask_factory(store)
         ours = policyqa.score(questions, {q.id: ask(q.question, q.policy) for q in questions})
-        held_out = [it for it in (load_specific(specific) if specific.is_file() else []) if it["policy"] in validation]
+        written = load_specific(specific) if specific.is_file() else []
+        held_out = [it for it in written if it["policy"] in validation]
         texts = store.source_texts()
         specific_rows = score_items(held_out, lambda it: ask(it["question"], it["policy"]), texts)
         store = None
@@ -84,7 +85,8 @@ def policyqa_validation(embedder, ask_factory: Callable, baseline: bool,
         out["baseline"] = policyqa.score(questions, sentence_baseline(embedder, files, questions))
         if specific_rows:
             cited = sentence_baseline(embedder, files, [SimpleNamespace(**it) for it in held_out])
-            out["specific"]["baseline"] = cited_totals(score_items(held_out, lambda it: quoted(cited[it["id"]], texts), texts))
+            base_rows = score_items(held_out, lambda it: quoted(cited[it["id"]], texts), texts)
+            out["specific"]["baseline"] = cited_totals(base_rows)
     return out
 
 
@@ -95,7 +97,8 @@ def score_items(items: list[dict], answer_of: Callable[[dict], dict], texts: dic
 
 def quoted(answer: dict, texts: dict[str, str]) -> dict:
     """An answer contract whose citations carry their quote (the sentence baseline's give offsets)."""
-    return {**answer, "citations": [{**c, "quote": texts[c["policy"]][c["start"]:c["end"]]} for c in answer["citations"]]}
+    return {**answer, "citations": [{**c, "quote": texts[c["policy"]][c["start"]:c["end"]]}
+                                    for c in answer["citations"]]}
 
 
 def sentence_baseline(embedder, files: list[Path], questions) -> dict[str, dict]:

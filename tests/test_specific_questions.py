@@ -1,4 +1,4 @@
-"""The specific questions on the PolicyQA-dev policies: shape, verbatim evidence, held-out fold."""
+"""The specific questions on the PolicyQA-dev policies: shape, verbatim evidence, bad lines named."""
 from __future__ import annotations
 
 import json
